@@ -1,0 +1,178 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+)
+
+var env *Env
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) != "" {
+		crashChild()
+		return
+	}
+	Main(m, API, &env)
+}
+
+func TestServerSideApplyConfigMap(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	cm := corev1ac.ConfigMap("settings", ns).WithData(map[string]string{"colour": "blue"})
+	got, err := env.Client.CoreV1().ConfigMaps(ns).Apply(ctx, cm, metav1.ApplyOptions{FieldManager: "gitopsd", Force: true})
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	if got.Data["colour"] != "blue" {
+		t.Errorf("data = %v, want colour=blue", got.Data)
+	}
+	var managers []string
+	for _, f := range got.ManagedFields {
+		managers = append(managers, fmt.Sprintf("%s/%s", f.Manager, f.Operation))
+	}
+	if len(managers) != 1 || managers[0] != "gitopsd/Apply" {
+		t.Errorf("managed fields by %v, want only gitopsd/Apply", managers)
+	}
+}
+
+func TestKubeconfigWorksWithKubectl(t *testing.T) {
+	kubectl := BinDir() + "/kubectl"
+	out, err := exec.Command(kubectl, "--kubeconfig", env.Kubeconfig, "get", "namespace", "default", "-o", "name").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl: %v\n%s", err, out)
+	}
+	if strings.TrimSpace(string(out)) != "namespace/default" {
+		t.Errorf("kubectl printed %q, want namespace/default", out)
+	}
+}
+
+// TestFullPlaneRollsOutDeployment starts its own Full plane, rolls out a
+// Deployment on fake nodes, and checks that Stop leaves no process behind.
+func TestFullPlaneRollsOutDeployment(t *testing.T) {
+	ctx := context.Background()
+	full, err := Start(ctx, Options{Size: Full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := full.PIDs()
+	defer func() {
+		full.Stop()
+		waitGone(t, pids)
+	}()
+
+	ns, err := full.Client.CoreV1().Namespaces().Create(ctx,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "rollout"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "web"}
+	deploy := appsv1ac.Deployment("web", ns.Name).WithSpec(appsv1ac.DeploymentSpec().
+		WithReplicas(3).
+		WithSelector(metav1ac.LabelSelector().WithMatchLabels(labels)).
+		WithTemplate(corev1ac.PodTemplateSpec().WithLabels(labels).WithSpec(corev1ac.PodSpec().
+			WithContainers(corev1ac.Container().WithName("web").WithImage("nginx:1.27")))))
+	if _, err := full.Client.AppsV1().Deployments(ns.Name).Apply(ctx, deploy, metav1.ApplyOptions{FieldManager: "gitopsd"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = poll(ctx, 30*time.Second, "deployment web to be available", func(ctx context.Context) error {
+		d, err := full.Client.AppsV1().Deployments(ns.Name).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if d.Status.AvailableReplicas != 3 || !available(d) {
+			return fmt.Errorf("%d of 3 replicas available", d.Status.AvailableReplicas)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("deployment available after %s", time.Since(start).Round(time.Millisecond))
+}
+
+func available(d *appsv1.Deployment) bool {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+const crashChildEnv = "GITOPSD_TESTENV_CRASH_CHILD"
+
+// crashChild starts a plane, prints its PIDs and panics without stopping it.
+func crashChild() {
+	e, err := Start(context.Background(), Options{Size: API})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("pids:", strings.Trim(fmt.Sprint(e.PIDs()), "[]"))
+	panic("test panicked with the control plane running")
+}
+
+// TestPanicLeavesNoProcess runs a test binary that panics while its plane runs
+// and checks that the kernel took the plane down with it.
+func TestPanicLeavesNoProcess(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashChildEnv+"=1")
+	out, _ := cmd.CombinedOutput()
+	var pids []int
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "pids: "); ok {
+			for _, f := range strings.Fields(rest) {
+				pid, _ := strconv.Atoi(f)
+				pids = append(pids, pid)
+			}
+		}
+	}
+	if len(pids) != 2 {
+		t.Fatalf("child printed no PIDs of etcd and kube-apiserver:\n%s", out)
+	}
+	waitGone(t, pids)
+}
+
+// waitGone fails the test unless every pid is gone (or a zombie) within 10s.
+func waitGone(t *testing.T, pids []int) {
+	t.Helper()
+	err := poll(context.Background(), 10*time.Second, "processes to exit", func(context.Context) error {
+		for _, pid := range pids {
+			if alive(pid) {
+				return fmt.Errorf("process %d is still running", pid)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the command name in parentheses; Z is a zombie.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}

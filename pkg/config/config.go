@@ -1,0 +1,66 @@
+package config
+
+import "time"
+
+// FileName is the name of the configuration file at the repository root.
+const FileName = "gitopsd.yaml"
+
+// DriftPolicy says what to do when a managed object drifts from Git.
+type DriftPolicy string
+
+const (
+	// DriftCorrect puts Git's state back (the default).
+	DriftCorrect DriftPolicy = "correct"
+	// DriftReport only reports drift.
+	DriftReport DriftPolicy = "report"
+)
+
+// Config is a validated gitopsd.yaml with defaults applied.
+type Config struct {
+	// File is the file the configuration came from; empty when the
+	// repository has none and is one implicit installation.
+	File          string
+	Installations []Installation
+}
+
+// Installation is one kustomize directory (or directory of plain YAML)
+// applied to the cluster as a unit.
+type Installation struct {
+	// Name identifies the installation; it labels every object applied
+	// (gitopsd.io/installation) and names its inventory.
+	Name string
+	// Path is the installation's directory, relative to the repository
+	// root, slash-separated and cleaned ("." for the root).
+	Path string
+	// Namespace is set on namespaced objects that have none; empty keeps
+	// the objects as rendered.
+	Namespace string
+	// Prune deletes objects that left Git.
+	Prune bool
+	// Drift is what happens when a managed object is changed out of band.
+	Drift DriftPolicy
+	// Interval is how often the installation is reconciled even when Git
+	// did not change.
+	Interval time.Duration
+	// Timeout bounds the wait for applied objects to become healthy.
+	Timeout time.Duration
+}
+
+// Installation returns the installation called name.
+func (c *Config) Installation(name string) (Installation, bool) {
+	for _, inst := range c.Installations {
+		if inst.Name == name {
+			return inst, true
+		}
+	}
+	return Installation{}, false
+}
+
+// Names lists the installations' names in file order.
+func (c *Config) Names() []string {
+	names := make([]string, len(c.Installations))
+	for i, inst := range c.Installations {
+		names[i] = inst.Name
+	}
+	return names
+}

@@ -1,0 +1,162 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+var repo = fstest.MapFS{
+	"apps/web/kustomization.yaml": {Data: []byte("resources: []\n")},
+	"apps/db/db.yaml":             {Data: []byte("kind: ConfigMap\n")},
+	"README.md":                   {Data: []byte("fleet\n")},
+}
+
+func TestParseAppliesDefaults(t *testing.T) {
+	cfg, err := Parse([]byte(`
+installations:
+  - name: web
+    path: ./apps/web/
+  - name: db
+    path: apps/db
+    namespace: data
+    prune: false
+    drift: report
+    interval: 30s
+    timeout: 2m
+`), repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Installation{
+		{Name: "web", Path: "apps/web", Prune: true, Drift: DriftCorrect, Interval: DefaultInterval, Timeout: DefaultTimeout},
+		{Name: "db", Path: "apps/db", Namespace: "data", Prune: false, Drift: DriftReport, Interval: 30 * time.Second, Timeout: 2 * time.Minute},
+	}
+	if len(cfg.Installations) != len(want) {
+		t.Fatalf("got %d installations, want %d", len(cfg.Installations), len(want))
+	}
+	for i := range want {
+		if cfg.Installations[i] != want[i] {
+			t.Errorf("installation %d = %+v, want %+v", i, cfg.Installations[i], want[i])
+		}
+	}
+}
+
+func TestParseErrorsNameFileLineAndField(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string // each must appear in the error
+	}{
+		{"unknown field", "installations:\n  - name: web\n    path: apps/web\n    pruen: false\n",
+			[]string{"gitopsd.yaml:4: installations[0].pruen: unknown field", "prune"}},
+		{"unknown top-level field", "installation:\n  - name: web\n",
+			[]string{"gitopsd.yaml:1: installation: unknown field; known fields are installations"}},
+		{"duplicate name", "installations:\n  - name: web\n    path: apps/web\n  - name: web\n    path: apps/db\n",
+			[]string{"gitopsd.yaml:4: installations[1].name: \"web\" is already the name of the installation on line 2"}},
+		{"path outside", "installations:\n  - name: web\n    path: ../other\n",
+			[]string{"gitopsd.yaml:3: installations[0].path: \"../other\" is outside the repository"}},
+		{"path sneaking out", "installations:\n  - name: web\n    path: apps/../../x\n",
+			[]string{"installations[0].path", "outside the repository"}},
+		{"absolute path", "installations:\n  - name: web\n    path: /etc\n",
+			[]string{"gitopsd.yaml:3: installations[0].path", "relative to the repository root"}},
+		{"missing path", "installations:\n  - name: web\n    path: apps/nope\n",
+			[]string{"gitopsd.yaml:3: installations[0].path: directory \"apps/nope\" does not exist"}},
+		{"path is a file", "installations:\n  - name: web\n    path: README.md\n",
+			[]string{"gitopsd.yaml:3: installations[0].path", "is a file"}},
+		{"bad duration", "installations:\n  - name: web\n    path: apps/web\n    interval: 5 minutes\n",
+			[]string{"gitopsd.yaml:4: installations[0].interval: \"5 minutes\" is not a duration"}},
+		{"negative duration", "installations:\n  - name: web\n    path: apps/web\n    timeout: -1s\n",
+			[]string{"gitopsd.yaml:4: installations[0].timeout", "must be positive"}},
+		{"bad bool", "installations:\n  - name: web\n    path: apps/web\n    prune: sometimes\n",
+			[]string{"gitopsd.yaml:4: installations[0].prune: want true or false, got \"sometimes\""}},
+		{"bad drift", "installations:\n  - name: web\n    path: apps/web\n    drift: fix\n",
+			[]string{"gitopsd.yaml:4: installations[0].drift: \"fix\" is not a drift policy"}},
+		{"bad name", "installations:\n  - name: Web_App\n    path: apps/web\n",
+			[]string{"gitopsd.yaml:2: installations[0].name: \"Web_App\" is not a valid name"}},
+		{"missing name", "installations:\n  - path: apps/web\n",
+			[]string{"gitopsd.yaml:2: installations[0].name: required"}},
+		{"repeated key", "installations:\n  - name: web\n    path: apps/web\n    path: apps/db\n",
+			[]string{"gitopsd.yaml:4: installations[0].path: repeated; first set on line 3"}},
+		{"not a list", "installations:\n  name: web\n",
+			[]string{"gitopsd.yaml:2: installations: want a list"}},
+		{"syntax", "installations:\n  - name: web\n   path: x\n",
+			[]string{"gitopsd.yaml:1: did not find expected '-' indicator"}},
+		{"empty list", "installations: []\n",
+			[]string{"gitopsd.yaml:1: installations: no installations listed"}},
+		{"empty file", "", []string{"gitopsd.yaml: empty file"}},
+		{"every mistake at once", "installations:\n  - name: web\n    path: ../x\n    interval: soon\n",
+			[]string{"installations[0].path", "installations[0].interval"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), repo)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			var cfgErr *Error
+			if !errors.As(err, &cfgErr) {
+				t.Errorf("error %T is not a *config.Error", err)
+			}
+		})
+	}
+}
+
+func TestLoadWithoutFileIsOneInstallation(t *testing.T) {
+	cfg, err := Load(repo, "My_Fleet.git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Installations) != 1 {
+		t.Fatalf("got %d installations", len(cfg.Installations))
+	}
+	inst := cfg.Installations[0]
+	if inst.Name != "my-fleet" || inst.Path != "." || !inst.Prune || inst.Drift != DriftCorrect {
+		t.Errorf("implicit installation = %+v", inst)
+	}
+}
+
+func TestLoadReadsFile(t *testing.T) {
+	fsys := fstest.MapFS{"gitopsd.yaml": {Data: []byte("installations:\n  - name: web\n    path: apps/web\n")}}
+	for k, v := range repo {
+		fsys[k] = v
+	}
+	cfg, err := Load(fsys, "ignored")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Names(); len(got) != 1 || got[0] != "web" {
+		t.Errorf("names = %v", got)
+	}
+	if _, ok := cfg.Installation("web"); !ok {
+		t.Error("Installation(web) not found")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("installations:\n  - name: web\n    path: apps/web\n    prune: false\n"))
+	f.Add([]byte("installations:\n  - {name: a, path: ., interval: 1s, drift: report}\n"))
+	f.Add([]byte("installations: &a\n  - *a\n"))
+	f.Add([]byte("- 1\n- 2\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data, repo)
+		if err != nil {
+			var cfgErr *Error
+			if !errors.As(err, &cfgErr) {
+				t.Fatalf("error %T is not a *config.Error: %v", err, err)
+			}
+			return
+		}
+		for _, inst := range cfg.Installations {
+			if inst.Name == "" || inst.Path == "" || inst.Interval <= 0 || inst.Timeout <= 0 {
+				t.Fatalf("accepted an incomplete installation %+v", inst)
+			}
+		}
+	})
+}

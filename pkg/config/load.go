@@ -1,0 +1,254 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// rawConfig is gitopsd.yaml as written; its yaml tags are the schema.
+type rawConfig struct {
+	Installations []rawInstallation `yaml:"installations"`
+}
+
+type rawInstallation struct {
+	Name      string `yaml:"name"`
+	Path      string `yaml:"path"`
+	Namespace string `yaml:"namespace"`
+	Prune     *bool  `yaml:"prune"`
+	Drift     string `yaml:"drift"`
+	Interval  string `yaml:"interval"`
+	Timeout   string `yaml:"timeout"`
+}
+
+// Load reads gitopsd.yaml from the root of repo and checks that each
+// installation's path is a directory of repo. Without the file, the whole
+// repository is one installation named after defaultName.
+func Load(repo fs.FS, defaultName string) (*Config, error) {
+	data, err := fs.ReadFile(repo, FileName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Implicit(defaultName), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", FileName, err)
+	}
+	return Parse(data, repo)
+}
+
+// Implicit is the configuration of a repository without gitopsd.yaml: one
+// installation of its root directory.
+func Implicit(name string) *Config {
+	inst := defaults(rawInstallation{Name: installationName(name), Path: "."})
+	return &Config{Installations: []Installation{inst}}
+}
+
+// Parse parses and validates the contents of gitopsd.yaml. When repo is not
+// nil, each installation's path must be a directory in it.
+func Parse(data []byte, repo fs.FS) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		line, msg := splitYAMLError(err)
+		return nil, &Error{File: FileName, Line: line, Err: errors.New(msg)}
+	}
+	if len(doc.Content) == 0 {
+		return nil, &Error{File: FileName, Err: errors.New("empty file; list the installations under 'installations:'")}
+	}
+	root := doc.Content[0]
+	v := &validator{}
+	checkSchema(root, reflect.TypeFor[rawConfig](), "", v.report)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	var raw rawConfig
+	if err := root.Decode(&raw); err != nil {
+		return nil, &Error{File: FileName, Err: err}
+	}
+	cfg := &Config{File: FileName}
+	items := field(root, "installations")
+	if items == nil || len(raw.Installations) == 0 {
+		v.report(root, "installations", errors.New("no installations listed"))
+	}
+	seen := map[string]int{}
+	for i, r := range raw.Installations {
+		inst := v.installation(items.Content[i], fmt.Sprintf("installations[%d]", i), r, repo)
+		if line, dup := seen[inst.Name]; dup && inst.Name != "" {
+			v.report(field(items.Content[i], "name"), fmt.Sprintf("installations[%d].name", i),
+				fmt.Errorf("%q is already the name of the installation on line %d", inst.Name, line))
+		}
+		seen[inst.Name] = items.Content[i].Line
+		cfg.Installations = append(cfg.Installations, inst)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// validator collects every mistake so that a user can fix them in one go.
+type validator struct{ errs []error }
+
+func (v *validator) report(n *yaml.Node, field string, err error) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	v.errs = append(v.errs, &Error{File: FileName, Line: line, Field: field, Err: err})
+}
+
+func (v *validator) err() error { return errors.Join(v.errs...) }
+
+// installation validates one entry and applies its defaults.
+func (v *validator) installation(n *yaml.Node, at string, r rawInstallation, repo fs.FS) Installation {
+	check := func(key string, err error) {
+		if err != nil {
+			where := field(n, key)
+			if where == nil {
+				where = n
+			}
+			v.report(where, at+"."+key, err)
+		}
+	}
+	check("name", validName(r.Name, true))
+	check("namespace", validName(r.Namespace, false))
+	cleaned, err := validPath(r.Path, repo)
+	check("path", err)
+	r.Path = cleaned
+	if r.Drift != "" && r.Drift != string(DriftCorrect) && r.Drift != string(DriftReport) {
+		check("drift", fmt.Errorf("%q is not a drift policy; use %q or %q", r.Drift, DriftCorrect, DriftReport))
+	}
+	_, err = parseDuration(r.Interval)
+	check("interval", err)
+	_, err = parseDuration(r.Timeout)
+	check("timeout", err)
+	return defaults(r)
+}
+
+func validName(name string, required bool) error {
+	if name == "" {
+		if required {
+			return errors.New("required")
+		}
+		return nil
+	}
+	if msgs := validation.IsDNS1123Label(name); len(msgs) > 0 {
+		return fmt.Errorf("%q is not a valid name: %s", name, strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// validPath cleans p and checks that it stays inside the repository and, when
+// repo is given, names a directory there.
+func validPath(p string, repo fs.FS) (string, error) {
+	if p == "" {
+		return "", errors.New("required; use \".\" for the repository root")
+	}
+	if path.IsAbs(p) || strings.Contains(p, `\`) {
+		return "", fmt.Errorf("%q must be a slash-separated path relative to the repository root", p)
+	}
+	cleaned := path.Clean(p)
+	if cleaned == ".." || strings.HasPrefix(cleaned, "../") {
+		return "", fmt.Errorf("%q is outside the repository", p)
+	}
+	if repo == nil {
+		return cleaned, nil
+	}
+	info, err := fs.Stat(repo, cleaned)
+	if err != nil {
+		return "", fmt.Errorf("directory %q does not exist in the repository", p)
+	}
+	if !info.IsDir() {
+		return "", fmt.Errorf("%q is a file; name the directory that holds it", p)
+	}
+	return cleaned, nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration like 30s, 5m or 1h", s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q must be positive", s)
+	}
+	return d, nil
+}
+
+// defaults turns a validated entry into an Installation, filling in what it
+// leaves out. It is the one place defaults are applied.
+func defaults(r rawInstallation) Installation {
+	inst := Installation{
+		Name:      r.Name,
+		Path:      r.Path,
+		Namespace: r.Namespace,
+		Prune:     DefaultPrune,
+		Drift:     DriftPolicy(r.Drift),
+		Interval:  DefaultInterval,
+		Timeout:   DefaultTimeout,
+	}
+	if r.Prune != nil {
+		inst.Prune = *r.Prune
+	}
+	if inst.Drift == "" {
+		inst.Drift = DefaultDrift
+	}
+	if d, _ := parseDuration(r.Interval); d > 0 {
+		inst.Interval = d
+	}
+	if d, _ := parseDuration(r.Timeout); d > 0 {
+		inst.Timeout = d
+	}
+	return inst
+}
+
+// field returns the value of key in the mapping n, or nil.
+func field(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
+
+// splitYAMLError separates the line from a YAML syntax error's message.
+func splitYAMLError(err error) (line int, msg string) {
+	msg = err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	}
+	return line, msg
+}
+
+var notNameChars = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// installationName turns a directory or repository name into a valid
+// installation name.
+func installationName(base string) string {
+	name := strings.TrimSuffix(path.Base(strings.ReplaceAll(base, `\`, "/")), ".git")
+	name = strings.Trim(notNameChars.ReplaceAllString(strings.ToLower(name), "-"), "-")
+	if len(name) > validation.DNS1123LabelMaxLength {
+		name = strings.TrimRight(name[:validation.DNS1123LabelMaxLength], "-")
+	}
+	if name == "" || name == "." {
+		return "default"
+	}
+	return name
+}

@@ -38,18 +38,18 @@ var (
 		{"", "Namespace"}: true,
 	}
 	clusterPolicyKinds = map[groupKind]bool{
-		{"rbac.authorization.k8s.io", "ClusterRole"}:                          true,
-		{"rbac.authorization.k8s.io", "ClusterRoleBinding"}:                   true,
-		{"scheduling.k8s.io", "PriorityClass"}:                                true,
-		{"storage.k8s.io", "StorageClass"}:                                    true,
-		{"networking.k8s.io", "IngressClass"}:                                 true,
-		{"node.k8s.io", "RuntimeClass"}:                                       true,
+		{"rbac.authorization.k8s.io", "ClusterRole"}:                         true,
+		{"rbac.authorization.k8s.io", "ClusterRoleBinding"}:                  true,
+		{"scheduling.k8s.io", "PriorityClass"}:                               true,
+		{"storage.k8s.io", "StorageClass"}:                                   true,
+		{"networking.k8s.io", "IngressClass"}:                                true,
+		{"node.k8s.io", "RuntimeClass"}:                                      true,
 		{"admissionregistration.k8s.io", "ValidatingAdmissionPolicy"}:        true,
 		{"admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"}: true,
 		{"admissionregistration.k8s.io", "MutatingAdmissionPolicy"}:          true,
 		{"admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"}:   true,
-		{"flowcontrol.apiserver.k8s.io", "FlowSchema"}:                        true,
-		{"flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"}:        true,
+		{"flowcontrol.apiserver.k8s.io", "FlowSchema"}:                       true,
+		{"flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"}:       true,
 	}
 )
 

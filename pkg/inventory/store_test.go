@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/gitopsd/gitopsd/internal/testenv"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 var env *testenv.Env

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"strings"
 	"time"
@@ -80,7 +79,17 @@ func (e *Error) Error() string {
 	case ReasonHostKey:
 		msg = fmt.Sprintf("host key verification failed for %s: %v", e.URL, e.Err)
 	case ReasonUnreachable:
-		msg = fmt.Sprintf("repository %s unreachable: %v", e.URL, e.Err)
+		// The innermost network error says it best ("dial tcp …: connection
+		// refused"); the wrapping HTTP error repeats the URL with a query.
+		var cause error = e.Err
+		var opErr *net.OpError
+		var dnsErr *net.DNSError
+		if errors.As(e.Err, &opErr) {
+			cause = opErr
+		} else if errors.As(e.Err, &dnsErr) {
+			cause = dnsErr
+		}
+		msg = fmt.Sprintf("repository %s unreachable: %v", e.URL, cause)
 	case ReasonTimeout:
 		msg = fmt.Sprintf("poll %s %s: timed out after %s", e.URL, e.Ref, e.Timeout)
 	default:
@@ -126,7 +135,6 @@ func classify(err error) Reason {
 		opErr   *net.OpError
 		dnsErr  *net.DNSError
 		keyErr  *knownhosts.KeyError
-		pathErr *fs.PathError
 	)
 	msg := err.Error()
 	switch {
@@ -145,8 +153,6 @@ func classify(err error) Reason {
 		return ReasonUnsupported
 	case errors.As(err, &dnsErr), errors.As(err, &opErr):
 		return ReasonUnreachable
-	case errors.As(err, &pathErr):
-		return ReasonCache
 	}
 	return ReasonOther
 }

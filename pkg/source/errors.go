@@ -131,10 +131,10 @@ func IsAuth(err error) bool {
 // a timeout is reported as one even when it surfaced as a dial error.
 func classify(err error) Reason {
 	var (
-		netErr  net.Error
-		opErr   *net.OpError
-		dnsErr  *net.DNSError
-		keyErr  *knownhosts.KeyError
+		netErr net.Error
+		opErr  *net.OpError
+		dnsErr *net.DNSError
+		keyErr *knownhosts.KeyError
 	)
 	msg := err.Error()
 	switch {

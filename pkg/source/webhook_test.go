@@ -26,10 +26,20 @@ func (c *countingTrigger) Trigger() { c.n.Add(1) }
 
 func newTestWebhook(t testing.TB, targets ...WebhookTarget) *Webhook {
 	t.Helper()
+	return newTestWebhookFrom(t, writeWebhookSecret(t), targets...)
+}
+
+func writeWebhookSecret(t testing.TB) string {
+	t.Helper()
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(secretFile, []byte(testWebhookSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return secretFile
+}
+
+func newTestWebhookFrom(t testing.TB, secretFile string, targets ...WebhookTarget) *Webhook {
+	t.Helper()
 	opts := DefaultWebhookOptions()
 	opts.SecretFile = secretFile
 	w, err := NewWebhook(opts, nil, NewMetrics(), targets...)

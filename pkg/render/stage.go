@@ -55,7 +55,12 @@ var (
 
 // StageOf returns the stage u is applied in.
 func StageOf(u *unstructured.Unstructured) Stage {
-	gk := groupKind{u.GroupVersionKind().Group, u.GetKind()}
+	return StageOfKind(u.GroupVersionKind().Group, u.GetKind())
+}
+
+// StageOfKind returns the stage objects of group and kind are applied in.
+func StageOfKind(group, kind string) Stage {
+	gk := groupKind{group, kind}
 	switch {
 	case definitionKinds[gk]:
 		return StageDefinitions

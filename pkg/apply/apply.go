@@ -1,0 +1,252 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/render"
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+)
+
+// Apply makes the cluster hold req's objects and, with opts.Prune, no longer
+// hold those that left Git; it records what the installation owns in its
+// inventory. Per-object failures are in the ChangeSet (see ChangeSet.Err);
+// the error is for failures of the whole apply, such as an unreadable
+// inventory or an empty render that would prune everything.
+func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*ChangeSet, error) {
+	start := time.Now()
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultOptions().Concurrency
+	}
+	prev, err := m.inventories.Load(ctx, req.Installation)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Objects.Objects) == 0 && len(prev.Entries) > 0 && opts.Prune && !opts.AllowEmpty {
+		return nil, &EmptyRenderError{Installation: req.Installation, Owned: len(prev.Entries)}
+	}
+	items, err := m.prepare(req, opts)
+	if err != nil {
+		return nil, err
+	}
+	live, err := m.listLive(ctx, req.Installation, kinds(items, prev), opts.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	prevIdx := prev.Index()
+	decide(items, prevIdx, live)
+
+	if !opts.DryRun {
+		if err := m.savePending(ctx, prev, items); err != nil {
+			return nil, err
+		}
+	}
+	for _, stage := range render.Stages {
+		if err := m.applyStage(ctx, stage, items, opts); err != nil {
+			return nil, err
+		}
+	}
+	cs := &ChangeSet{Installation: req.Installation, Commit: req.Commit, DryRun: opts.DryRun}
+	for _, it := range items {
+		cs.Changes = append(cs.Changes, it.change)
+	}
+	var kept []inventory.Entry
+	if opts.Prune {
+		var pruned []Change
+		pruned, kept = m.prune(ctx, req.Installation, stale(prev, items), live, opts)
+		cs.Changes = append(cs.Changes, pruned...)
+	} else {
+		kept = stale(prev, items)
+	}
+	cs.Duration = time.Since(start)
+	if opts.DryRun {
+		return cs, nil
+	}
+	return cs, m.saveFinal(ctx, prev, items, kept, req.Commit, opts.Prune, cs.Err() == nil)
+}
+
+// applyStage applies the stage's undecided items concurrently. Objects whose
+// kind a CustomResourceDefinition of this run defines are mapped now, since
+// the stage before made the kind known.
+func (m *Manager) applyStage(ctx context.Context, stage render.Stage, items []*item, opts Options) error {
+	failedCRDs := failedDefinitions(items)
+	var batch []*item
+	for _, it := range items {
+		if it.stage != stage || it.decided() {
+			continue
+		}
+		if it.mapping == nil {
+			if crd, failed := failedCRDs[it.obj.GroupVersionKind().GroupKind()]; failed {
+				it.skip(fmt.Sprintf("its CustomResourceDefinition %s failed", crd))
+				continue
+			}
+			mapping, err := m.mapping(it.obj.GroupVersionKind())
+			if opts.DryRun && err != nil {
+				it.skip("its CustomResourceDefinition is created by this apply")
+				continue
+			}
+			if err != nil {
+				it.fail(fmt.Errorf("%s: %w", it.key, err))
+				continue
+			}
+			it.mapping = mapping
+		}
+		batch = append(batch, it)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Concurrency)
+	for _, it := range batch {
+		g.Go(func() error {
+			m.applyItem(gctx, it, opts)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if stage == render.StageDefinitions && !opts.DryRun {
+		m.waitEstablished(ctx, batch)
+	}
+	return nil
+}
+
+// failedDefinitions maps the kinds of CustomResourceDefinitions that failed
+// to the CRD's name.
+func failedDefinitions(items []*item) map[schema.GroupKind]string {
+	failed := map[schema.GroupKind]string{}
+	for _, it := range items {
+		if it.key.Kind == "CustomResourceDefinition" && (it.change.Action == Failed || it.change.Action == Skipped) {
+			group, _, _ := unstructured.NestedString(it.obj.Object, "spec", "group")
+			kind, _, _ := unstructured.NestedString(it.obj.Object, "spec", "names", "kind")
+			failed[schema.GroupKind{Group: group, Kind: kind}] = it.key.Name
+		}
+	}
+	return failed
+}
+
+// applyItem sends one object with server-side apply and records the outcome.
+func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
+	start := time.Now()
+	client := m.resource(it.mapping, it.key.Namespace)
+	if it.live != nil && !opts.DryRun {
+		if err := m.takeOver(ctx, it, opts.TakeOver); err != nil {
+			it.fail(err)
+			return
+		}
+	}
+	data, err := json.Marshal(it.obj.Object)
+	if err != nil {
+		it.fail(fmt.Errorf("%s: %w", it.key, err))
+		return
+	}
+	patchOpts := metav1.PatchOptions{FieldManager: FieldManager, Force: ptr.To(true)}
+	if opts.DryRun {
+		patchOpts.DryRun = []string{metav1.DryRunAll}
+	}
+	reason := ""
+	applied, err := client.Patch(ctx, it.key.Name, types.ApplyPatchType, data, patchOpts)
+	if immutable(err) && it.obj.GetAnnotations()[AnnotationRecreate] == "true" && !opts.DryRun {
+		reason = "recreated: the change touches an immutable field"
+		applied, err = m.recreate(ctx, it, data, patchOpts)
+	}
+	switch {
+	case immutable(err):
+		it.fail(&ImmutableError{Key: it.key, Err: errors.New(apiMessage(err))})
+		return
+	case err != nil:
+		it.fail(fmt.Errorf("apply %s: %s", it.key, apiMessage(err)))
+		return
+	}
+	action := Configured
+	switch {
+	case it.live == nil && !applied.GetCreationTimestamp().Time.Before(start.Add(-time.Second)):
+		action = Created
+	case it.live != nil && applied.GetResourceVersion() == it.live.ResourceVersion && reason == "":
+		action = Unchanged
+	}
+	if opts.DryRun && it.live == nil {
+		action = Created
+	}
+	it.change = Change{Key: it.key, Version: it.obj.GroupVersionKind().Version, Action: action, Reason: reason}
+	gvk := it.obj.GroupVersionKind()
+	it.entry = inventory.Entry{
+		Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: it.key.Namespace, Name: it.key.Name,
+		Digest: it.digest, Fields: fieldsHash(applied),
+	}
+}
+
+// takeOver hands gitopsd the fields of the managers listed in takeOver.
+func (m *Manager) takeOver(ctx context.Context, it *item, takeOver []string) error {
+	patch, err := takeOverPatch(it.live, takeOver)
+	if err != nil || patch == nil {
+		return err
+	}
+	_, err = m.resource(it.mapping, it.key.Namespace).Patch(ctx, it.key.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("take over fields of %s: %s", it.key, apiMessage(err))
+	}
+	return nil
+}
+
+// recreate deletes the live object, waits until it is gone, and applies it
+// anew.
+func (m *Manager) recreate(ctx context.Context, it *item, data []byte, patchOpts metav1.PatchOptions) (*unstructured.Unstructured, error) {
+	client := m.resource(it.mapping, it.key.Namespace)
+	del := metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)}
+	if it.live != nil {
+		del.Preconditions = &metav1.Preconditions{UID: ptr.To(it.live.UID)}
+	}
+	if err := client.Delete(ctx, it.key.Name, del); err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("delete to recreate: %w", err)
+	}
+	err := poll(ctx, 30*time.Second, func() (bool, error) {
+		_, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wait for deletion to recreate: %w", err)
+	}
+	return client.Patch(ctx, it.key.Name, types.ApplyPatchType, data, patchOpts)
+}
+
+// apiMessage is the API server's message without client-go's wrapping.
+func apiMessage(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && status.Status().Message != "" {
+		return status.Status().Message
+	}
+	return err.Error()
+}
+
+// poll calls done every 250ms until it returns true or an error, or timeout.
+func poll(ctx context.Context, timeout time.Duration, done func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, err := done()
+		if ok || err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}

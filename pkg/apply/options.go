@@ -1,0 +1,48 @@
+package apply
+
+import (
+	"github.com/gitopsd/gitopsd/pkg/render"
+)
+
+// Options control one Apply.
+type Options struct {
+	// Concurrency bounds the requests in flight within a stage.
+	Concurrency int
+	// Prune deletes objects that left Git.
+	Prune bool
+	// AllowEmpty lets an empty render prune every object of an installation.
+	AllowEmpty bool
+	// DryRun sends every change as a server-side dry run and saves nothing.
+	DryRun bool
+	// TakeOver lists field managers whose fields gitopsd takes over before
+	// applying, so that a field set by hand and since removed from Git is
+	// removed from the cluster too: Git wins.
+	TakeOver []string
+	// Ignore lists fields gitopsd neither sets nor corrects, such as the
+	// replicas of a Deployment scaled by an autoscaler.
+	Ignore []IgnoreRule
+}
+
+// DefaultOptions apply 8 objects at a time, prune, and take over the fields
+// of kubectl's apply, edit, patch and replace.
+func DefaultOptions() Options {
+	return Options{
+		Concurrency: 8,
+		Prune:       true,
+		TakeOver: []string{
+			"kubectl", "kubectl-client-side-apply", "kubectl-edit", "kubectl-patch",
+			"kubectl-replace", "kubectl-create", "before-first-apply",
+		},
+	}
+}
+
+// Request is one installation's desired state.
+type Request struct {
+	Installation string
+	// Namespace is set on namespaced objects without one; "default" when
+	// empty.
+	Namespace string
+	// Commit is recorded in the inventory when the apply succeeds.
+	Commit  string
+	Objects *render.ObjectSet
+}

@@ -1,0 +1,207 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/render"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// item is one desired object on its way to the cluster.
+type item struct {
+	obj     *unstructured.Unstructured
+	key     render.Key
+	stage   render.Stage
+	digest  string
+	mapping *meta.RESTMapping // nil while its kind is not served yet
+	live    *metav1.PartialObjectMetadata
+	prev    inventory.Entry
+	owned   bool   // prev is valid
+	change  Change // set once the outcome is known
+	entry   inventory.Entry
+}
+
+func (it *item) decided() bool { return it.change.Action != "" }
+
+func (it *item) fail(err error) {
+	it.change = Change{Key: it.key, Version: it.obj.GroupVersionKind().Version, Action: Failed, Reason: err.Error(), Err: err}
+}
+
+func (it *item) skip(reason string) {
+	it.change = Change{Key: it.key, Version: it.obj.GroupVersionKind().Version, Action: Skipped, Reason: reason}
+}
+
+// ownedEntry is what the inventory keeps for an object that was not applied
+// now: the previous entry, or one without a digest so that it is applied
+// next time and pruned if it leaves Git.
+func (it *item) ownedEntry() inventory.Entry {
+	if it.owned {
+		return it.prev
+	}
+	gvk := it.obj.GroupVersionKind()
+	return inventory.Entry{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: it.key.Namespace, Name: it.key.Name}
+}
+
+// prepare copies the rendered objects and makes them what gitopsd applies:
+// labelled with the installation, normalised, and with namespaces resolved.
+func (m *Manager) prepare(req Request, opts Options) ([]*item, error) {
+	crdScopes := crdScopes(req.Objects)
+	defaultNS := req.Namespace
+	if defaultNS == "" {
+		defaultNS = metav1.NamespaceDefault
+	}
+	items := make([]*item, 0, len(req.Objects.Objects))
+	seen := map[render.Key]bool{}
+	for _, o := range req.Objects.Objects {
+		u := o.DeepCopy()
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[LabelInstallation] = req.Installation
+		u.SetLabels(labels)
+		it := &item{obj: u, stage: render.StageOf(u)}
+		gvk := u.GroupVersionKind()
+		namespaced, known := false, true
+		mapping, mapErr := m.mapping(gvk)
+		var unknown *UnknownKindError
+		switch {
+		case mapErr == nil:
+			it.mapping = mapping
+			namespaced = mapping.Scope.Name() == meta.RESTScopeNameNamespace
+		case errors.As(mapErr, &unknown):
+			scope, inSet := crdScopes[gvk.GroupKind()]
+			namespaced, known = scope == meta.RESTScopeNameNamespace, inSet
+		default:
+			return nil, mapErr
+		}
+		switch {
+		case namespaced && u.GetNamespace() == "":
+			u.SetNamespace(defaultNS)
+		case known && !namespaced:
+			u.SetNamespace("")
+		}
+		it.key = render.KeyOf(u)
+		normalize(u, it.key, opts.Ignore)
+		digest, err := render.Digest(u)
+		if err != nil {
+			return nil, fmt.Errorf("digest %s: %w", it.key, err)
+		}
+		it.digest = digest[:32]
+		switch {
+		case !known:
+			it.fail(fmt.Errorf("%s: %w", it.key, mapErr))
+		case seen[it.key]:
+			it.fail(fmt.Errorf("%s is rendered twice once namespaces are set (namespace %q is the default)", it.key, defaultNS))
+		}
+		seen[it.key] = true
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// crdScopes maps the kinds defined by CustomResourceDefinitions in set to
+// their scope, for objects whose CRD is applied in the same run.
+func crdScopes(set *render.ObjectSet) map[schema.GroupKind]meta.RESTScopeName {
+	scopes := map[schema.GroupKind]meta.RESTScopeName{}
+	for _, o := range set.Objects {
+		if o.GetKind() != "CustomResourceDefinition" || o.GroupVersionKind().Group != "apiextensions.k8s.io" {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+		scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope")
+		name := meta.RESTScopeNameRoot
+		if scope == "Namespaced" {
+			name = meta.RESTScopeNameNamespace
+		}
+		scopes[schema.GroupKind{Group: group, Kind: kind}] = name
+	}
+	return scopes
+}
+
+// listLive lists, once per kind, the metadata of the live objects labelled
+// with the installation: the only reads of a no-op apply.
+func (m *Manager) listLive(ctx context.Context, installation string, gvks []schema.GroupVersionKind, concurrency int) (map[render.Key]*metav1.PartialObjectMetadata, error) {
+	mappings := map[schema.GroupVersionResource]*meta.RESTMapping{}
+	for _, gvk := range gvks {
+		mapping, err := m.mapping(gvk)
+		var unknown *UnknownKindError
+		if errors.As(err, &unknown) {
+			continue // not served, so no such objects exist
+		}
+		if err != nil {
+			return nil, err
+		}
+		mappings[mapping.Resource] = mapping
+	}
+	var mu sync.Mutex
+	live := map[render.Key]*metav1.PartialObjectMetadata{}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(concurrency)
+	for gvr, mapping := range mappings {
+		g.Go(func() error {
+			list, err := m.metadata.Resource(gvr).List(ctx, metav1.ListOptions{LabelSelector: LabelInstallation + "=" + installation})
+			if err != nil {
+				return fmt.Errorf("list %s: %w", gvr.GroupResource(), err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range list.Items {
+				obj := &list.Items[i]
+				key := render.Key{Group: mapping.GroupVersionKind.Group, Kind: mapping.GroupVersionKind.Kind, Namespace: obj.Namespace, Name: obj.Name}
+				live[key] = obj
+			}
+			return nil
+		})
+	}
+	return live, g.Wait()
+}
+
+// kinds lists the distinct kinds of the desired objects and the inventory.
+func kinds(items []*item, prev *inventory.Inventory) []schema.GroupVersionKind {
+	seen := map[schema.GroupKind]bool{}
+	var gvks []schema.GroupVersionKind
+	add := func(gvk schema.GroupVersionKind) {
+		if !seen[gvk.GroupKind()] {
+			seen[gvk.GroupKind()] = true
+			gvks = append(gvks, gvk)
+		}
+	}
+	for _, it := range items {
+		add(it.obj.GroupVersionKind())
+	}
+	for _, e := range prev.Entries {
+		add(schema.GroupVersionKind{Group: e.Group, Version: e.Version, Kind: e.Kind})
+	}
+	return gvks
+}
+
+// decide marks what need not be sent: objects whose digest was applied
+// before and whose gitopsd-managed fields nobody changed since, and objects
+// opted out of reconciliation.
+func decide(items []*item, prev map[render.Key]inventory.Entry, live map[render.Key]*metav1.PartialObjectMetadata) {
+	for _, it := range items {
+		it.prev, it.owned = prev[it.key]
+		it.live = live[it.key]
+		if it.decided() {
+			continue
+		}
+		if it.obj.GetAnnotations()[AnnotationReconcile] == disabled {
+			it.skip("reconcile disabled by annotation " + AnnotationReconcile)
+			continue
+		}
+		if it.owned && it.live != nil && it.prev.Digest == it.digest && it.prev.Fields != "" && it.prev.Fields == fieldsHash(it.live) {
+			it.change = Change{Key: it.key, Version: it.obj.GroupVersionKind().Version, Action: Unchanged}
+			it.entry = it.prev
+		}
+	}
+}

@@ -77,7 +77,7 @@ func (e *Error) Error() string {
 			msg = fmt.Sprintf("authentication failed for %s: the server requires credentials and none are configured", e.URL)
 		}
 	case ReasonHostKey:
-		msg = fmt.Sprintf("host key verification failed for %s: %v", e.URL, e.Err)
+		msg = fmt.Sprintf("host key verification failed for %s: %v; check the known hosts file", e.URL, e.Err)
 	case ReasonUnreachable:
 		// The innermost network error says it best ("dial tcp …: connection
 		// refused"); the wrapping HTTP error repeats the URL with a query.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
 // pinnedRef holds a pinned commit in the cache, so later fetches can
@@ -24,23 +23,16 @@ func (p *Poller) Poll(ctx context.Context) (Snapshot, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
-	auth, err := p.opts.Auth.Method(p.address)
-	if err != nil {
-		err = &Error{Reason: ReasonConfig, URL: p.url, Ref: p.ref, Err: err}
-		p.recordFailure(err, time.Now())
-		return Snapshot{}, err
-	}
-
-	snap, err := p.poll(ctx, auth)
+	snap, err := p.poll(ctx)
 	var ce *corruptError
 	if errors.As(err, &ce) && ctx.Err() == nil {
 		// A broken cache is ours to fix: start it again and fetch afresh.
 		if err = p.cache.reset(err); err == nil {
-			snap, err = p.poll(ctx, auth)
+			snap, err = p.poll(ctx)
 		}
 	}
 	if err != nil {
-		err = p.classify(ctx, err, auth != nil)
+		err = p.classify(ctx, err)
 		p.recordFailure(err, time.Now())
 		return Snapshot{}, err
 	}
@@ -48,11 +40,11 @@ func (p *Poller) Poll(ctx context.Context) (Snapshot, error) {
 	return snap, nil
 }
 
-func (p *Poller) poll(ctx context.Context, auth transport.AuthMethod) (Snapshot, error) {
+func (p *Poller) poll(ctx context.Context) (Snapshot, error) {
 	if p.ref.Kind == Commit {
-		return p.pollCommit(ctx, auth)
+		return p.pollCommit(ctx)
 	}
-	want, err := p.lsRemote(ctx, auth)
+	want, err := p.lsRemote(ctx)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -81,7 +73,7 @@ func (p *Poller) poll(ctx context.Context, auth transport.AuthMethod) (Snapshot,
 			return Snapshot{}, err
 		}
 	} else {
-		if err := p.fetch(ctx, auth, p.ref.FullName(), p.ref.FullName()); err != nil {
+		if err := p.fetch(ctx, p.ref.FullName(), p.ref.FullName()); err != nil {
 			return Snapshot{}, err
 		}
 		// The ref may have moved again between listing and fetching: take
@@ -99,9 +91,10 @@ func (p *Poller) poll(ctx context.Context, auth transport.AuthMethod) (Snapshot,
 	return p.cache.snapshot(commit, p.url, p.opts.Ref)
 }
 
-// pollCommit serves a pinned commit: from memory or the cache when held, else
-// by fetching it by SHA.
-func (p *Poller) pollCommit(ctx context.Context, auth transport.AuthMethod) (Snapshot, error) {
+// pollCommit serves a pinned commit: from memory or the cache when held,
+// without reading credentials or touching the network, else by fetching it
+// by SHA.
+func (p *Poller) pollCommit(ctx context.Context) (Snapshot, error) {
 	if s, ok := p.current(p.ref.Name); ok {
 		return s, nil
 	}
@@ -119,7 +112,7 @@ func (p *Poller) pollCommit(ctx context.Context, auth transport.AuthMethod) (Sna
 		return Snapshot{}, err
 	}
 	if !held {
-		if err := p.fetchCommit(ctx, auth, want); err != nil {
+		if err := p.fetchCommit(ctx, want); err != nil {
 			return Snapshot{}, err
 		}
 		if commit, held, err = p.cache.holds(want); err != nil {
@@ -138,7 +131,7 @@ func (p *Poller) pollCommit(ctx context.Context, auth transport.AuthMethod) (Sna
 }
 
 // classify turns any error of a round into a *Error with a reason.
-func (p *Poller) classify(ctx context.Context, err error, authenticated bool) error {
+func (p *Poller) classify(ctx context.Context, err error) error {
 	var e *Error
 	if errors.As(err, &e) {
 		return err
@@ -155,7 +148,7 @@ func (p *Poller) classify(ctx context.Context, err error, authenticated bool) er
 		Reason:        reason,
 		URL:           p.url,
 		Ref:           p.ref,
-		Authenticated: authenticated,
+		Authenticated: !p.opts.Auth.isZero(),
 		Timeout:       p.opts.Timeout,
 		Err:           err,
 	}

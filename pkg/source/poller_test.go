@@ -295,7 +295,10 @@ func TestPollPinnedCommit(t *testing.T) {
 
 	t.Run("held in the cache needs no network", func(t *testing.T) {
 		srv.reset()
-		s := mustPoll(t, newTestPoller(t, opts, nil))
+		restarted := opts
+		// Not even credentials are read when nothing needs fetching.
+		restarted.Auth = Auth{PasswordFile: filepath.Join(t.TempDir(), "absent")}
+		s := mustPoll(t, newTestPoller(t, restarted, nil))
 		if s.Commit != old {
 			t.Fatalf("snapshot %s, want %s", s.Commit, old)
 		}

@@ -22,9 +22,8 @@ type wanted struct {
 }
 
 // lsRemote lists the remote refs (one round trip) and finds the followed one.
-func (p *Poller) lsRemote(ctx context.Context, auth transport.AuthMethod) (wanted, error) {
-	r := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{p.address}})
-	refs, err := r.ListContext(ctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
+func (p *Poller) lsRemote(ctx context.Context) (wanted, error) {
+	refs, err := p.listRefs(ctx)
 	if err != nil {
 		p.metrics.observeLsRemote(p.url, p.opts.Ref, "error")
 		return wanted{}, err
@@ -49,6 +48,25 @@ func (p *Poller) lsRemote(ctx context.Context, auth transport.AuthMethod) (wante
 	return w, nil
 }
 
+func (p *Poller) listRefs(ctx context.Context) ([]*plumbing.Reference, error) {
+	auth, err := p.authMethod()
+	if err != nil {
+		return nil, err
+	}
+	r := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{p.address}})
+	return r.ListContext(ctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
+}
+
+// authMethod reads the credentials now, so a rotated secret is used at the
+// next round; only rounds that talk to the remote read them.
+func (p *Poller) authMethod() (transport.AuthMethod, error) {
+	auth, err := p.opts.Auth.Method(p.address)
+	if err != nil {
+		return nil, &Error{Reason: ReasonConfig, URL: p.url, Ref: p.ref, Err: err}
+	}
+	return auth, nil
+}
+
 // notFoundHint points at the likely mistake: the other kind of ref of the
 // same name, or an empty repository.
 func (p *Poller) notFoundHint(refs map[plumbing.ReferenceName]plumbing.Hash) string {
@@ -70,14 +88,18 @@ func (p *Poller) notFoundHint(refs map[plumbing.ReferenceName]plumbing.Hash) str
 
 // fetch fetches one remote ref into the cache, depth 1 and without tags:
 // a deployment needs the tree at one commit, not history.
-func (p *Poller) fetch(ctx context.Context, auth transport.AuthMethod, src, dst plumbing.ReferenceName) error {
-	return p.fetchSpec(ctx, auth, config.RefSpec("+"+src.String()+":"+dst.String()))
+func (p *Poller) fetch(ctx context.Context, src, dst plumbing.ReferenceName) error {
+	return p.fetchSpec(ctx, config.RefSpec("+"+src.String()+":"+dst.String()))
 }
 
-func (p *Poller) fetchSpec(ctx context.Context, auth transport.AuthMethod, spec config.RefSpec) error {
+func (p *Poller) fetchSpec(ctx context.Context, spec config.RefSpec) error {
+	auth, err := p.authMethod()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	r := git.NewRemote(p.cache.st, &config.RemoteConfig{Name: "origin", URLs: []string{p.address}})
-	err := r.FetchContext(ctx, &git.FetchOptions{
+	err = r.FetchContext(ctx, &git.FetchOptions{
 		RefSpecs: []config.RefSpec{spec},
 		Depth:    1,
 		Auth:     auth,
@@ -98,21 +120,20 @@ func (p *Poller) fetchSpec(ctx context.Context, auth transport.AuthMethod, spec 
 // fetchCommit fetches a pinned commit by SHA. Servers that do not allow
 // that (git's default outside smart HTTP; GitHub allows it) can still serve
 // a commit some ref points at, so fall back to fetching that ref.
-func (p *Poller) fetchCommit(ctx context.Context, auth transport.AuthMethod, want plumbing.Hash) error {
-	err := p.fetchSpec(ctx, auth, config.RefSpec(want.String()+":"+pinnedRef.String()))
+func (p *Poller) fetchCommit(ctx context.Context, want plumbing.Hash) error {
+	err := p.fetchSpec(ctx, config.RefSpec(want.String()+":"+pinnedRef.String()))
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, git.ErrExactSHA1NotSupported):
-		r := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{p.address}})
-		refs, lerr := r.ListContext(ctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
+		refs, lerr := p.listRefs(ctx)
 		if lerr != nil {
 			return lerr
 		}
 		for _, ref := range refs {
 			if ref.Hash() == want && ref.Type() == plumbing.HashReference {
 				name := plumbing.ReferenceName(strings.TrimSuffix(ref.Name().String(), "^{}"))
-				return p.fetch(ctx, auth, name, pinnedRef)
+				return p.fetch(ctx, name, pinnedRef)
 			}
 		}
 		return &Error{Reason: ReasonUnsupported, URL: p.url, Ref: p.ref, Err: err,

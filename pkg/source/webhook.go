@@ -174,7 +174,7 @@ func (w *Webhook) handle(rw http.ResponseWriter, r *http.Request, event string) 
 	// and prefix, which GitHub keeps only for old receivers.
 	sig := r.Header.Get(github.SHA256SignatureHeader)
 	if !strings.HasPrefix(sig, "sha256=") || github.ValidateSignature(sig, body, w.secret) != nil {
-		w.log.Warn("webhook signature missing or wrong", logKeyDelivery, delivery)
+		w.log.Warn("webhook signature missing or wrong", logKeyEvent, truncate(event, 64), logKeyDelivery, delivery)
 		return http.StatusUnauthorized, webhookReply{Result: "unauthorized", Reason: "missing or wrong X-Hub-Signature-256"}
 	}
 
@@ -219,7 +219,7 @@ func (w *Webhook) dispatch(push *github.PushEvent, delivery string) (int, webhoo
 	name := push.GetRepo().GetFullName()
 	switch {
 	case n > 0:
-		w.log.Info("push webhook triggered a poll", logKeyRepository, name, logKeyWebhookRef, ref, logKeyDelivery, delivery)
+		w.log.Info("push webhook triggered a poll", logKeyEvent, "push", logKeyRepository, name, logKeyWebhookRef, ref, logKeyDelivery, delivery)
 		return http.StatusAccepted, webhookReply{Result: "triggered", Triggered: n}
 	case !repoSeen:
 		return http.StatusOK, webhookReply{Result: "ignored", Reason: fmt.Sprintf("repository %s is not followed", truncate(name, 200))}

@@ -12,10 +12,12 @@ import (
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 )
 
 // The apply tests run on a full plane: health waits need Deployments to roll
@@ -33,6 +35,7 @@ type fixture struct {
 	store    *inventory.Store
 	requests *testenv.Requests
 	dynamic  dynamic.Interface
+	admin    *Manager // the unrestricted manager while denyDeletes is in force
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -138,3 +141,43 @@ func (r *renderObjectSet) set() *render.ObjectSet {
 	}
 	return set
 }
+
+var clusterRoles = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}
+
+func unstructuredInt(obj map[string]any, fields ...string) (int64, bool, error) {
+	return unstructured.NestedInt64(obj, fields...)
+}
+
+// denyDeletes makes the fixture's manager act as a user who may do all but
+// delete ConfigMaps.
+func (f *fixture) denyDeletes() {
+	f.t.Helper()
+	ctx := context.Background()
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: f.ns + "-no-delete"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch"}},
+			{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"delete"}, ResourceNames: []string{"inventory-app"}},
+		},
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: f.ns + "-no-delete"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: f.ns + "-restricted"}},
+	}
+	if _, err := env.Client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: f.ns + "-restricted"}
+	m, err := NewManager(cfg, f.store, f.manager.log)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.admin, f.manager = f.manager, m
+}
+
+func (f *fixture) allowDeletes() { f.manager = f.admin }

@@ -1,0 +1,141 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gitopsd/gitopsd/pkg/inventory"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// TestDefaultedFieldsNeverCauseReapplies applies objects whose live copies
+// the API server and controllers fill in, then reconciles them again and
+// again: nothing may be sent after the first apply.
+func TestDefaultedFieldsNeverCauseReapplies(t *testing.T) {
+	f := newFixture(t)
+	aggregated := `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: NS-aggregate}
+aggregationRule:
+  clusterRoleSelectors: [{matchLabels: {NS/aggregate: "true"}}]
+rules: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: NS-part, labels: {NS/aggregate: "true"}}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+`
+	set := f.objects(service, secret, deployment, aggregated)
+	if err := f.apply(set, DefaultOptions()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Let the aggregation controller fill in the rules.
+	err := poll(context.Background(), 10e9, func() (bool, error) {
+		cr, err := f.dynamic.Resource(clusterRoles).Get(context.Background(), f.ns+"-aggregate", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		rules, _ := cr.Object["rules"].([]any)
+		return len(rules) == 1, nil
+	})
+	if err != nil {
+		t.Fatalf("aggregated rules never appeared: %v", err)
+	}
+	f.requests.Reset()
+	for range 100 {
+		f.apply(set, DefaultOptions())
+	}
+	if _, writes := f.requests.Counts(); writes != 0 {
+		t.Errorf("100 reconciles of unchanged objects wrote %d times: %v", writes, f.requests.Log()[:min(10, len(f.requests.Log()))])
+	}
+}
+
+// TestIgnoredReplicasAreNotFoughtOver scales a Deployment as an autoscaler
+// would; with /spec/replicas ignored, gitopsd neither resets nor re-applies it.
+func TestIgnoredReplicasAreNotFoughtOver(t *testing.T) {
+	f := newFixture(t)
+	opts := DefaultOptions()
+	opts.Ignore = []IgnoreRule{{Group: "apps", Kind: "Deployment", Paths: []string{"/spec/replicas"}}}
+	set := f.objects(deployment)
+	f.apply(set, opts)
+	scale := `{"spec":{"replicas":5}}`
+	_, err := f.dynamic.Resource(deployments).Namespace(f.ns).Patch(context.Background(), "web", types.MergePatchType, []byte(scale),
+		metav1.PatchOptions{FieldManager: "horizontal-pod-autoscaler"}, "scale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.requests.Reset()
+	cs := f.apply(set, opts)
+	if _, writes := f.requests.Counts(); writes != 0 || cs.Counts()[Unchanged] != 1 {
+		t.Errorf("after an autoscaler scaled: %v, %d writes", actions(cs), writes)
+	}
+	d, _ := f.get(deployments, f.ns, "web")
+	if replicas, _, _ := unstructuredInt(d.Object, "spec", "replicas"); replicas != 5 {
+		t.Errorf("replicas = %d, want the autoscaler's 5", replicas)
+	}
+
+	// Without the rule, scaling by hand is drift and Git's 2 comes back.
+	cs = f.apply(set, DefaultOptions())
+	d, _ = f.get(deployments, f.ns, "web")
+	if replicas, _, _ := unstructuredInt(d.Object, "spec", "replicas"); replicas != 2 || actions(cs)["Deployment/web"] != Configured {
+		t.Errorf("without an ignore rule: replicas = %d, action %s", replicas, actions(cs)["Deployment/web"])
+	}
+}
+
+// failingSaves fails every Save after the first n.
+type failingSaves struct {
+	*inventory.Store
+	n int
+}
+
+func (s *failingSaves) Save(ctx context.Context, inv *inventory.Inventory) error {
+	if s.n == 0 {
+		return errors.New("crash")
+	}
+	s.n--
+	return s.Store.Save(ctx, inv)
+}
+
+// TestCrashBeforeFinalInventoryLeavesNothingUnowned applies a new object and
+// "crashes" before the final inventory is written; the object must still be
+// pruned once it leaves Git.
+func TestCrashBeforeFinalInventoryLeavesNothingUnowned(t *testing.T) {
+	f := newFixture(t)
+	f.apply(f.objects(configMap("old", "a: b")), DefaultOptions())
+	crashing := *f.manager
+	crashing.inventories = &failingSaves{Store: f.store, n: 1} // the pending save succeeds, the final one fails
+	_, err := crashing.Apply(context.Background(), Request{Installation: "app", Namespace: f.ns, Objects: f.objects(configMap("old", "a: b"), configMap("new", "a: b"))}, DefaultOptions())
+	if err == nil || !strings.Contains(err.Error(), "crash") {
+		t.Fatalf("apply with a failing final save: %v", err)
+	}
+	if _, err := f.get(configMaps, f.ns, "new"); err != nil {
+		t.Fatalf("the new object was not applied: %v", err)
+	}
+	cs := f.apply(f.objects(configMap("old", "a: b")), DefaultOptions())
+	if actions(cs)["ConfigMap/new"] != Deleted {
+		t.Errorf("an object applied before the crash was not pruned: %v", cs.Changes)
+	}
+}
+
+// TestFailedDeleteStaysOwned prunes through a client that may not delete;
+// the object stays in the inventory and is pruned once deletion works.
+func TestFailedDeleteStaysOwned(t *testing.T) {
+	f := newFixture(t)
+	f.apply(f.objects(configMap("a", "k: v"), configMap("b", "k: v")), DefaultOptions())
+	f.denyDeletes()
+	cs := f.apply(f.objects(configMap("a", "k: v")), DefaultOptions())
+	if actions(cs)["ConfigMap/b"] != Failed {
+		t.Fatalf("a forbidden delete: %v", cs.Changes)
+	}
+	inv, _ := f.store.Load(context.Background(), "app")
+	if _, owned := inv.Index()[cs.Changes[1].Key]; !owned {
+		t.Errorf("an object whose delete failed left the inventory: %v", inv.Entries)
+	}
+	f.allowDeletes()
+	if cs := f.apply(f.objects(configMap("a", "k: v")), DefaultOptions()); actions(cs)["ConfigMap/b"] != Deleted {
+		t.Errorf("retry: %v", cs.Changes)
+	}
+}

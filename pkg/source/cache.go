@@ -41,6 +41,17 @@ func corrupt(format string, args ...any) error {
 	return &corruptError{err: fmt.Errorf(format, args...)}
 }
 
+// cacheError is a failure to create or lock the cache (a full disk, a
+// read-only directory): removing it would not help, an operator must.
+type cacheError struct{ err error }
+
+func (e *cacheError) Error() string { return "cache: " + e.err.Error() }
+func (e *cacheError) Unwrap() error { return e.err }
+
+func cacheFailure(format string, args ...any) error {
+	return &cacheError{err: fmt.Errorf(format, args...)}
+}
+
 func newStorage(dir string, c cache.Object) *filesystem.Storage {
 	return filesystem.NewStorage(osfs.New(dir), c)
 }
@@ -48,9 +59,13 @@ func newStorage(dir string, c cache.Object) *filesystem.Storage {
 // lock serialises writers of this cache across Pollers and processes.
 func (c *repoCache) lock(ctx context.Context) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(c.dir), 0o750); err != nil {
-		return nil, fmt.Errorf("cache directory: %w", err)
+		return nil, cacheFailure("create directory: %w", err)
 	}
-	return lockFile(ctx, c.dir+".lock")
+	unlock, err := lockFile(ctx, c.dir+".lock")
+	if err != nil {
+		return nil, cacheFailure("%w", err)
+	}
+	return unlock, nil
 }
 
 // open opens the repository, creating it when missing and re-creating it
@@ -72,11 +87,11 @@ func (c *repoCache) open() error {
 
 func (c *repoCache) init() error {
 	if err := os.MkdirAll(c.dir, 0o750); err != nil {
-		return fmt.Errorf("create cache repository: %w", err)
+		return cacheFailure("create repository: %w", err)
 	}
 	st := newStorage(c.dir, cache.NewObjectLRUDefault())
 	if _, err := git.Init(st, nil); err != nil {
-		return fmt.Errorf("create cache repository %s: %w", c.dir, err)
+		return cacheFailure("create repository %s: %w", c.dir, err)
 	}
 	c.st = st
 	return nil
@@ -88,7 +103,7 @@ func (c *repoCache) reset(cause error) error {
 	c.log.Warn("source cache is corrupt, re-creating it", logKeyCacheDir, c.dir, logKeyErr, cause)
 	c.st = nil
 	if err := os.RemoveAll(c.dir); err != nil {
-		return fmt.Errorf("remove corrupt cache repository: %w", err)
+		return cacheFailure("remove corrupt repository: %w", err)
 	}
 	return c.init()
 }

@@ -137,11 +137,14 @@ func (p *Poller) classify(ctx context.Context, err error) error {
 		return err
 	}
 	reason := classify(err)
-	var ce *corruptError
+	var (
+		corruptErr *corruptError
+		cacheErr   *cacheError
+	)
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		reason = ReasonTimeout
-	case errors.As(err, &ce):
+	case errors.As(err, &corruptErr), errors.As(err, &cacheErr):
 		reason = ReasonCache
 	}
 	return &Error{

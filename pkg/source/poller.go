@@ -41,7 +41,8 @@ type Status struct {
 	LastSuccess time.Time
 	// LastError is the error of the last round, nil when it succeeded; it is
 	// a *Error, classified by Reason.
-	LastError     error
+	LastError error
+	// LastErrorTime is when a round last failed; it outlives a later success.
 	LastErrorTime time.Time
 	// ConsecutiveFailures counts failed rounds since the last success.
 	ConsecutiveFailures int

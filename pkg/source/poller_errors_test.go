@@ -193,3 +193,15 @@ func TestPollBasicAuth(t *testing.T) {
 		requireFailure(t, p, Snapshot{}, ReasonConfig, "environment variable GITOPSD_TEST_UNSET_VARIABLE is not set")
 	})
 }
+
+func TestPollUnwritableCache(t *testing.T) {
+	root := t.TempDir()
+	repo := newTestRepo(t, root, "fleet")
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A cache directory below a regular file cannot be created, even as root.
+	p := newTestPoller(t, testOptions(repo.bare, "main", filepath.Join(blocker, "cache")), nil)
+	requireFailure(t, p, Snapshot{}, ReasonCache, "cache: create directory")
+}

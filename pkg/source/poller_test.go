@@ -316,3 +316,37 @@ func TestPollPinnedCommit(t *testing.T) {
 		}
 	})
 }
+
+// Two Pollers following different refs of one URL share a cache repository;
+// the cache lock keeps their fetches from interleaving.
+func TestPollersShareACache(t *testing.T) {
+	root := t.TempDir()
+	repo := newTestRepo(t, root, "fleet")
+	repo.git("push", "--quiet", "origin", "main:release")
+	cacheDir := t.TempDir()
+	url := "file://" + repo.bare
+	a := newTestPoller(t, testOptions(url, "main", cacheDir), nil)
+	b := newTestPoller(t, testOptions(url, "release", cacheDir), nil)
+	for i := range 3 {
+		want := repo.commit("round", map[string]string{"round": strings.Repeat("x", i+1) + "\n"})
+		repo.git("push", "--quiet", "--force", "origin", "HEAD:release")
+		errs := make(chan error, 2)
+		for _, p := range []*Poller{a, b} {
+			go func() {
+				s, err := p.Poll(context.Background())
+				if err == nil && s.Commit != want {
+					err = errors.New("snapshot of " + s.Commit + ", want " + want)
+				}
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if dirs, _ := filepath.Glob(filepath.Join(cacheDir, "*.git")); len(dirs) != 1 {
+		t.Fatalf("cache repositories = %v, want one per URL", dirs)
+	}
+}

@@ -14,7 +14,7 @@ import (
 )
 
 // Reason classifies why a poll failed. It is the value of the reason label
-// on gitopsd_source_errors_total and decides how a caller reports the
+// on gitopsd_source_fetch_errors_total and decides how a caller reports the
 // failure; Status keeps the whole error.
 type Reason string
 

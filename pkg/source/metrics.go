@@ -32,8 +32,8 @@ func NewMetrics() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12), // 50ms .. ~100s
 		}, []string{"url", "ref"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gitopsd_source_errors_total",
-			Help: "Failed polls, by reason (ref_not_found, repository_not_found, auth_failed, unreachable, timeout, ...).",
+			Name: "gitopsd_source_fetch_errors_total",
+			Help: "Failed poll rounds (listing or fetching), by reason: ref_not_found, repository_not_found, auth_failed, host_key, unreachable, timeout, unsupported, config, cache, other.",
 		}, []string{"url", "ref", "reason"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "gitopsd_source_last_success_timestamp_seconds",

@@ -112,11 +112,11 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]float64{
-		"gitopsd_source_ls_remote_total,ref=main,result=changed":    2,
-		"gitopsd_source_ls_remote_total,ref=main,result=unchanged":  1,
-		"gitopsd_source_ls_remote_total,ref=gone,result=error":      1,
-		"gitopsd_source_fetch_duration_seconds,ref=main":            2,
-		"gitopsd_source_errors_total,reason=ref_not_found,ref=gone": 1,
+		"gitopsd_source_ls_remote_total,ref=main,result=changed":          2,
+		"gitopsd_source_ls_remote_total,ref=main,result=unchanged":        1,
+		"gitopsd_source_ls_remote_total,ref=gone,result=error":            1,
+		"gitopsd_source_fetch_duration_seconds,ref=main":                  2,
+		"gitopsd_source_fetch_errors_total,reason=ref_not_found,ref=gone": 1,
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)

@@ -158,7 +158,7 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Webhook) handle(rw http.ResponseWriter, r *http.Request, event string) (int, webhookReply) {
-	delivery := r.Header.Get(github.DeliveryIDHeader)
+	delivery := truncate(r.Header.Get(github.DeliveryIDHeader), 64) // unauthenticated: keep log lines short
 	if r.Method != http.MethodPost {
 		return http.StatusMethodNotAllowed, webhookReply{Result: "method_not_allowed", Reason: "use POST"}
 	}

@@ -34,6 +34,9 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version, commit and Go version", runVersion},
+		"render":  {"print the rendered objects of a repository's installations", runRender},
+		"diff":    {"show what apply would change, by server-side dry run", runDiff},
+		"apply":   {"reconcile once: apply, prune, and optionally wait for health", runApply},
 		"help":    {"show this help", runHelp},
 	}
 }

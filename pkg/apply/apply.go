@@ -160,6 +160,10 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 		reason = "recreated: the change touches an immutable field"
 		applied, err = m.recreate(ctx, it, data, patchOpts)
 	}
+	if opts.DryRun && it.namespaceInSet && namespaceMissing(err, it.key.Namespace) {
+		it.change = Change{Key: it.key, Version: it.obj.GroupVersionKind().Version, Action: Created, Reason: "its namespace is created by this apply"}
+		return
+	}
 	switch {
 	case immutable(err):
 		it.fail(&ImmutableError{Key: it.key, Err: errors.New(apiMessage(err))})
@@ -221,6 +225,16 @@ func (m *Manager) recreate(ctx context.Context, it *item, data []byte, patchOpts
 		return nil, fmt.Errorf("wait for deletion to recreate: %w", err)
 	}
 	return client.Patch(ctx, it.key.Name, types.ApplyPatchType, data, patchOpts)
+}
+
+// namespaceMissing reports whether err says that namespace does not exist.
+func namespaceMissing(err error, namespace string) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &status) || status.Status().Details == nil {
+		return false
+	}
+	d := status.Status().Details
+	return d.Kind == "namespaces" && d.Name == namespace
 }
 
 // apiMessage is the API server's message without client-go's wrapping.

@@ -24,9 +24,12 @@ type item struct {
 	mapping *meta.RESTMapping // nil while its kind is not served yet
 	live    *metav1.PartialObjectMetadata
 	prev    inventory.Entry
-	owned   bool   // prev is valid
-	change  Change // set once the outcome is known
-	entry   inventory.Entry
+	owned   bool // prev is valid
+	// namespaceInSet is true when the object's namespace is itself one of
+	// the objects, so a dry run before it exists cannot succeed.
+	namespaceInSet bool
+	change         Change // set once the outcome is known
+	entry          inventory.Entry
 }
 
 func (it *item) decided() bool { return it.change.Action != "" }
@@ -104,6 +107,9 @@ func (m *Manager) prepare(req Request, opts Options) ([]*item, error) {
 		}
 		seen[it.key] = true
 		items = append(items, it)
+	}
+	for _, it := range items {
+		it.namespaceInSet = seen[render.Key{Kind: "Namespace", Name: it.key.Namespace}]
 	}
 	return items, nil
 }

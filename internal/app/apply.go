@@ -1,0 +1,108 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/render"
+)
+
+func runApply(ctx context.Context, args []string, out, errOut io.Writer) error {
+	var (
+		src                          sourceFlags
+		kube                         kubeFlags
+		installation                 string
+		dryRun, prune, wait, isEmpty bool
+		timeout                      time.Duration
+	)
+	fs := newFlagSet("apply", "(--repo URL [--ref REF] | --dir DIR) [--installation NAME] [--kubeconfig PATH] [--dry-run] [--prune=false] [--wait] [--timeout D] [--allow-empty]\n\n"+
+		"Reconciles once. Exit status: 0 success, 1 an object failed or was not healthy in time, 2 error.", errOut)
+	src.register(fs)
+	kube.register(fs)
+	fs.StringVar(&installation, "installation", "", "apply only this installation (default all)")
+	fs.BoolVar(&dryRun, "dry-run", false, "send every change as a server-side dry run; change nothing")
+	fs.BoolVar(&prune, "prune", true, "delete objects that left Git (installations with prune: false never prune)")
+	fs.BoolVar(&wait, "wait", false, "wait until the applied objects are healthy")
+	fs.DurationVar(&timeout, "timeout", 0, "how long --wait waits (default each installation's timeout)")
+	fs.BoolVar(&isEmpty, "allow-empty", false, "let an installation that renders nothing prune everything it owns")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := src.validate(); err != nil {
+		return err
+	}
+	log := cliLogger(errOut)
+	f, err := loadFleet(ctx, &src, log)
+	if err != nil {
+		return err
+	}
+	insts, err := f.installations(installation)
+	if err != nil {
+		return err
+	}
+	cfg, err := kube.config()
+	if err != nil {
+		return err
+	}
+	m, _, err := newManager(cfg, log)
+	if err != nil {
+		return err
+	}
+	r := render.NewRenderer(render.DefaultOptions())
+	var failures []error
+	for _, inst := range insts {
+		set, err := f.render(ctx, r, inst)
+		if err != nil {
+			return err
+		}
+		opts := applyOptions(inst)
+		opts.DryRun, opts.AllowEmpty = dryRun, isEmpty
+		opts.Prune = opts.Prune && prune
+		cs, err := m.Apply(ctx, applyRequest(inst, f.snapshot.Commit, set), opts)
+		if err != nil {
+			return fmt.Errorf("installation %s: %w", inst.Name, err)
+		}
+		var waitErr error
+		if wait {
+			d := timeout
+			if d == 0 {
+				d = inst.Timeout
+			}
+			waitErr = m.Wait(ctx, cs, d)
+		}
+		printChangeSet(out, cs, waitErr)
+		failures = append(failures, cs.Err(), waitErr)
+	}
+	if err := errors.Join(failures...); err != nil {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+// printChangeSet prints one installation's outcome as a table and a summary.
+func printChangeSet(out io.Writer, cs *apply.ChangeSet, waitErr error) {
+	commit := cs.Commit
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if commit == "" {
+		commit = "working tree"
+	}
+	fmt.Fprintf(out, "installation %s at %s\n", cs.Installation, commit)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  OBJECT\tACTION\tREASON")
+	for _, c := range cs.Changes {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.Key, c.Action, c.Reason)
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "%s: %s in %s\n", cs.Installation, cs.Summary(), cs.Duration.Round(time.Millisecond))
+	if waitErr != nil {
+		fmt.Fprintf(out, "%s: not healthy: %v\n", cs.Installation, waitErr)
+	}
+	fmt.Fprintln(out)
+}

@@ -1,0 +1,75 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestApplyExampleRepo drives the command line as a user would: diff, apply,
+// apply again, remove an object, diff and apply.
+func TestApplyExampleRepo(t *testing.T) {
+	repo := filepath.Join(t.TempDir(), "repo")
+	if err := os.CopyFS(repo, os.DirFS(exampleRepo)); err != nil {
+		t.Fatal(err)
+	}
+	kube := []string{"--kubeconfig", env.Kubeconfig}
+	run := func(args ...string) (string, string, int) {
+		return gitopsd(t, append(append(args, "--dir", repo), kube...)...)
+	}
+
+	out, stderr, code := run("diff")
+	if code != 1 || !strings.Contains(out, "would be created") {
+		t.Fatalf("diff before the first apply: exit %d\n%s%s", code, out, stderr)
+	}
+	out, stderr, code = run("apply")
+	if code != 0 {
+		t.Fatalf("first apply: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, line := range []string{"mattermost-staging: 10 created", "backups: 3 created", "monitoring: 4 created", "checkout: 3 created"} {
+		if !strings.Contains(out, line) {
+			t.Errorf("first apply does not report %q:\n%s", line, out)
+		}
+	}
+	if strings.Contains(out, "change-me") {
+		t.Error("apply printed a secret value")
+	}
+
+	out, _, code = run("apply")
+	if code != 0 || strings.Contains(out, "created") || strings.Contains(out, "configured") {
+		t.Errorf("second apply changed something: exit %d\n%s", code, out)
+	}
+	if _, _, code := run("diff"); code != 0 {
+		t.Errorf("diff after apply: exit %d, want 0", code)
+	}
+
+	// Remove the blackbox exporter's Service from Git.
+	blackbox := filepath.Join(repo, "monitoring", "blackbox.yaml")
+	data, _ := os.ReadFile(blackbox)
+	trimmed := string(data)[:strings.LastIndex(string(data), "---")]
+	if err := os.WriteFile(blackbox, []byte(trimmed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = run("diff", "--installation", "monitoring")
+	if code != 1 || !strings.Contains(out, "Service/monitoring/blackbox-exporter would be pruned") {
+		t.Errorf("diff of a removed object: exit %d\n%s", code, out)
+	}
+	out, _, code = run("apply", "--installation", "monitoring", "--dry-run")
+	if code != 0 || !strings.Contains(out, "1 deleted (dry run)") {
+		t.Errorf("dry run: exit %d\n%s", code, out)
+	}
+	out, _, code = run("apply", "--installation", "monitoring")
+	if code != 0 || !strings.Contains(out, "3 unchanged, 1 deleted") {
+		t.Errorf("apply after removing an object: exit %d\n%s", code, out)
+	}
+}
+
+func TestApplyFailureExitsOne(t *testing.T) {
+	repo := t.TempDir()
+	write(t, repo, "bad.yaml", "apiVersion: nope.example.com/v1\nkind: Gadget\nmetadata: {name: g, namespace: default}\n")
+	out, _, code := gitopsd(t, "apply", "--dir", repo, "--kubeconfig", env.Kubeconfig)
+	if code != 1 || !strings.Contains(out, "does not serve kind Gadget") {
+		t.Errorf("apply of an unknown kind: exit %d\n%s", code, out)
+	}
+}

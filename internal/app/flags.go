@@ -1,0 +1,127 @@
+package app
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gitopsd/gitopsd/pkg/source"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// newFlagSet returns a flag set that reports errors instead of exiting and
+// prints usage to errOut.
+func newFlagSet(name, usage string, errOut io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.Usage = func() {
+		fmt.Fprintf(errOut, "Usage: gitopsd %s %s\n\nFlags (each also settable as GITOPSD_<FLAG>, e.g. GITOPSD_KUBECONFIG):\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, then fills every flag not given on the command line
+// from its GITOPSD_* environment variable (--cache-dir from
+// GITOPSD_CACHE_DIR). Positional arguments are refused.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if fs.NArg() > 0 {
+		return &ExitError{Code: 2, Err: fmt.Errorf("unexpected argument %q; see 'gitopsd %s -h'", fs.Arg(0), fs.Name())}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "GITOPSD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok && !set[f.Name] && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = &ExitError{Code: 2, Err: fmt.Errorf("%s=%q: %w", env, v, e)}
+			}
+		}
+	})
+	return err
+}
+
+// sourceFlags choose the repository: --repo (with --ref and credentials) or
+// --dir.
+type sourceFlags struct {
+	repo, ref, dir, cacheDir string
+	auth                     source.Auth
+}
+
+func (s *sourceFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.repo, "repo", "", "Git repository URL (https://, ssh://, user@host:path, file:// or a local path)")
+	fs.StringVar(&s.ref, "ref", "main", "branch, tag (refs/tags/NAME) or commit SHA to follow")
+	fs.StringVar(&s.dir, "dir", "", "render a local directory as it is instead of a repository")
+	fs.StringVar(&s.cacheDir, "cache-dir", defaultCacheDir("repos"), "where fetched repositories are kept between runs")
+	fs.StringVar(&s.auth.Username, "git-username", "", "HTTPS username (default "+source.DefaultTokenUsername+" when a password is given)")
+	fs.StringVar(&s.auth.PasswordFile, "git-password-file", "", "file holding the HTTPS password or token")
+	fs.StringVar(&s.auth.PasswordEnv, "git-password-env", "", "environment variable holding the HTTPS password or token")
+	fs.StringVar(&s.auth.SSHKeyFile, "git-ssh-key-file", "", "SSH private key file")
+	fs.StringVar(&s.auth.KnownHostsFile, "git-known-hosts-file", "", "known_hosts file to check the SSH server with")
+	fs.BoolVar(&s.auth.InsecureIgnoreHostKey, "git-insecure-ignore-host-key", false, "accept any SSH host key (unsafe; for throw-away setups)")
+}
+
+func (s *sourceFlags) validate() error {
+	if (s.repo == "") == (s.dir == "") {
+		return &ExitError{Code: 2, Err: fmt.Errorf("give exactly one of --repo and --dir")}
+	}
+	return nil
+}
+
+// options returns the poller options for --repo.
+func (s *sourceFlags) options() source.Options {
+	opts := source.DefaultOptions()
+	opts.URL, opts.Ref, opts.CacheDir, opts.Auth = s.repo, s.ref, s.cacheDir, s.auth
+	return opts
+}
+
+// name is the default installation name of a repository without gitopsd.yaml.
+func (s *sourceFlags) name() string {
+	if s.dir != "" {
+		abs, err := filepath.Abs(s.dir)
+		if err == nil {
+			return filepath.Base(abs)
+		}
+		return s.dir
+	}
+	return strings.TrimSuffix(filepath.Base(strings.TrimRight(s.repo, "/")), ".git")
+}
+
+func defaultCacheDir(sub string) string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "gitopsd", sub)
+}
+
+// kubeFlags choose the cluster.
+type kubeFlags struct {
+	kubeconfig, context string
+}
+
+func (k *kubeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&k.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, ~/.kube/config, or the in-cluster service account)")
+	fs.StringVar(&k.context, "context", "", "kubeconfig context (default the current one)")
+}
+
+// config loads the client configuration.
+func (k *kubeFlags) config() (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = k.kubeconfig
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: k.context}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client configuration: %w", err)
+	}
+	cfg.UserAgent = "gitopsd"
+	return cfg, nil
+}

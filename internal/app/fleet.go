@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/gitopsd/gitopsd/pkg/config"
+	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
+)
+
+// fleet is one snapshot of a repository and its installations.
+type fleet struct {
+	snapshot source.Snapshot
+	config   *config.Config
+}
+
+// loadFleet fetches the repository (or reads the directory) once and parses
+// its gitopsd.yaml.
+func loadFleet(ctx context.Context, s *sourceFlags, log *slog.Logger) (*fleet, error) {
+	var (
+		snap source.Snapshot
+		err  error
+	)
+	if s.dir != "" {
+		snap, err = source.DirSnapshot(s.dir)
+	} else {
+		var poller *source.Poller
+		if poller, err = source.NewPoller(s.options(), log, source.NewMetrics()); err == nil {
+			snap, err = poller.Poll(ctx)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(snap.Files, s.name())
+	if err != nil {
+		return nil, err
+	}
+	return &fleet{snapshot: snap, config: cfg}, nil
+}
+
+// installations returns the installation called name, or all when name is empty.
+func (f *fleet) installations(name string) ([]config.Installation, error) {
+	if name == "" {
+		return f.config.Installations, nil
+	}
+	inst, ok := f.config.Installation(name)
+	if !ok {
+		return nil, fmt.Errorf("no installation %q; the repository has %v", name, f.config.Names())
+	}
+	return []config.Installation{inst}, nil
+}
+
+// render renders one installation.
+func (f *fleet) render(ctx context.Context, r *render.Renderer, inst config.Installation) (*render.ObjectSet, error) {
+	set, err := r.Render(ctx, f.snapshot.Files, f.snapshot.Commit, inst.Path)
+	if err != nil {
+		return nil, fmt.Errorf("installation %s: %w", inst.Name, err)
+	}
+	return set, nil
+}
+
+// cliLogger logs warnings and errors to w; commands report results on stdout.
+func cliLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

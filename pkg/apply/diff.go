@@ -1,0 +1,219 @@
+package apply
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/pmezard/go-difflib/difflib"
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+)
+
+// ObjectDiff is what applying would do to one object.
+type ObjectDiff struct {
+	Key    render.Key
+	Action Action // Created, Configured, Deleted or Failed
+	// Diff is a unified diff from the live object to the object after a
+	// server-side dry run; Secret values are masked.
+	Diff string
+	// Reason explains a Failed diff.
+	Reason string
+}
+
+// Diff compares req with the cluster through server-side dry runs and
+// returns the objects that applying would create, change or (with
+// opts.Prune) delete. Unlike Apply it reads every object: it is for people,
+// not for the reconcile loop.
+func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]ObjectDiff, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultOptions().Concurrency
+	}
+	prev, err := m.inventories.Load(ctx, req.Installation)
+	if err != nil {
+		return nil, err
+	}
+	items, err := m.prepare(req, opts)
+	if err != nil {
+		return nil, err
+	}
+	live, err := m.listLive(ctx, req.Installation, kinds(items, prev), opts.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		mu    sync.Mutex
+		diffs []ObjectDiff
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Concurrency)
+	for _, it := range items {
+		g.Go(func() error {
+			d, err := m.diffItem(gctx, it)
+			if err != nil || d == nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			diffs = append(diffs, *d)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if opts.Prune {
+		for _, e := range stale(prev, items) {
+			if l := live[e.Key()]; l != nil && l.Annotations[AnnotationPrune] != disabled {
+				diffs = append(diffs, ObjectDiff{Key: e.Key(), Action: Deleted})
+			}
+		}
+	}
+	sortDiffs(diffs, items)
+	return diffs, nil
+}
+
+// diffItem dry-runs one object; nil means no change.
+func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
+	if it.decided() && it.change.Action == Failed {
+		return &ObjectDiff{Key: it.key, Action: Failed, Reason: it.change.Reason}, nil
+	}
+	if it.obj.GetAnnotations()[AnnotationReconcile] == disabled {
+		return nil, nil
+	}
+	if it.mapping == nil {
+		// Its CustomResourceDefinition is not in the cluster yet.
+		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.obj, it.key)}, nil
+	}
+	client := m.resource(it.mapping, it.key.Namespace)
+	current, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		current = nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read %s: %w", it.key, err)
+	}
+	data, err := json.Marshal(it.obj.Object)
+	if err != nil {
+		return nil, err
+	}
+	after, err := client.Patch(ctx, it.key.Name, types.ApplyPatchType, data, metav1.PatchOptions{
+		FieldManager: FieldManager, Force: ptr.To(true), DryRun: []string{metav1.DryRunAll},
+	})
+	if namespaceMissing(err, it.key.Namespace) && it.namespaceInSet {
+		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.obj, it.key)}, nil
+	}
+	if err != nil {
+		reason := apiMessage(err)
+		if immutable(err) {
+			reason = (&ImmutableError{Key: it.key, Err: fmt.Errorf("%s", reason)}).Error()
+		}
+		return &ObjectDiff{Key: it.key, Action: Failed, Reason: reason}, nil
+	}
+	if current == nil {
+		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, after, it.key)}, nil
+	}
+	if d := unified(current, after, it.key); d != "" {
+		return &ObjectDiff{Key: it.key, Action: Configured, Diff: d}, nil
+	}
+	return nil, nil
+}
+
+// unified diffs two versions of an object, leaving out what the server
+// maintains and masking Secret values; "" when they are the same.
+func unified(before, after *unstructured.Unstructured, key render.Key) string {
+	b, a := comparable(before), comparable(after)
+	if key.Group == "" && key.Kind == "Secret" {
+		maskSecret(b, a)
+	}
+	by, ay := toYAML(b), toYAML(a)
+	if by == ay {
+		return ""
+	}
+	d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: lines(by), B: lines(ay),
+		FromFile: "live/" + key.String(), ToFile: "git/" + key.String(), Context: 3,
+	})
+	return d
+}
+
+// comparable copies the parts of u a user wrote: no status, no bookkeeping.
+func comparable(u *unstructured.Unstructured) map[string]any {
+	if u == nil {
+		return nil
+	}
+	c := u.DeepCopy().Object
+	delete(c, "status")
+	for _, f := range []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp"} {
+		unstructured.RemoveNestedField(c, "metadata", f)
+	}
+	return c
+}
+
+// maskSecret replaces Secret values: "***" when a value stays the same,
+// "*** (changed)" on the side where it differs.
+func maskSecret(before, after map[string]any) {
+	for _, field := range []string{"data", "stringData"} {
+		b, _, _ := unstructured.NestedMap(before, field)
+		a, _, _ := unstructured.NestedMap(after, field)
+		mask := func(m map[string]any, other map[string]any) map[string]any {
+			out := make(map[string]any, len(m))
+			for k, v := range m {
+				out[k] = "***"
+				if other != nil && other[k] != v {
+					out[k] = "*** (changed)"
+				}
+			}
+			return out
+		}
+		if b != nil {
+			before[field] = mask(b, nil)
+		}
+		if a != nil {
+			after[field] = mask(a, b)
+		}
+	}
+}
+
+// lines splits s into lines that keep their newline; none for "".
+func lines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return difflib.SplitLines(strings.TrimSuffix(s, "\n"))
+}
+
+func toYAML(obj map[string]any) string {
+	if obj == nil {
+		return ""
+	}
+	data, err := yaml.Marshal(obj)
+	if err != nil {
+		return err.Error()
+	}
+	return string(data)
+}
+
+// sortDiffs orders diffs as the objects apply, prunes last.
+func sortDiffs(diffs []ObjectDiff, items []*item) {
+	order := make(map[render.Key]int, len(items))
+	for i, it := range items {
+		order[it.key] = i
+	}
+	rank := func(d ObjectDiff) int {
+		if i, ok := order[d.Key]; ok {
+			return i
+		}
+		return len(items)
+	}
+	slices.SortStableFunc(diffs, func(a, b ObjectDiff) int { return cmp.Compare(rank(a), rank(b)) })
+}

@@ -1,0 +1,60 @@
+package apply
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestDiff(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	secretV := func(v string) string {
+		return "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: NS}\nstringData: {password: " + v + ", user: admin}\n"
+	}
+	f.apply(f.objects(configMap("settings", "k: v1"), configMap("old", "a: b"), secretV("first-secret-value"), service), DefaultOptions())
+
+	req := Request{Installation: "app", Namespace: f.ns, Objects: f.objects(configMap("settings", "k: v1"), configMap("old", "a: b"), secretV("first-secret-value"), service)}
+	diffs, err := f.manager.Diff(ctx, req, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diffs) != 0 {
+		t.Fatalf("diff of what is applied: %+v", diffs)
+	}
+
+	req.Objects = f.objects(configMap("settings", "k: v2"), configMap("new", "a: b"), secretV("second-secret-value"), service)
+	f.requests.Reset()
+	diffs, err = f.manager.Diff(ctx, req, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]ObjectDiff{}
+	for _, d := range diffs {
+		got[d.Key.Kind+"/"+d.Key.Name] = d
+	}
+	if d := got["ConfigMap/settings"]; d.Action != Configured || !strings.Contains(d.Diff, "-  k: v1") || !strings.Contains(d.Diff, "+  k: v2") {
+		t.Errorf("changed ConfigMap: %s\n%s", d.Action, d.Diff)
+	}
+	if d := got["ConfigMap/new"]; d.Action != Created || !strings.Contains(d.Diff, "+  name: new") {
+		t.Errorf("new ConfigMap: %s\n%s", d.Action, d.Diff)
+	}
+	if d := got["ConfigMap/old"]; d.Action != Deleted {
+		t.Errorf("removed ConfigMap: %+v", d)
+	}
+	d := got["Secret/creds"]
+	if d.Action != Configured || !strings.Contains(d.Diff, "+  password: '*** (changed)'") || strings.Contains(d.Diff, "user: '*** (changed)'") {
+		t.Errorf("changed Secret:\n%s", d.Diff)
+	}
+	for _, d := range diffs {
+		if strings.Contains(d.Diff, "secret-value") || strings.Contains(d.Diff, "c2Vjb25k") || strings.Contains(d.Diff, "YWRtaW4") {
+			t.Errorf("a secret value leaked into the diff of %s:\n%s", d.Key, d.Diff)
+		}
+	}
+	if _, err := f.get(configMaps, f.ns, "new"); err == nil {
+		t.Error("diff created an object")
+	}
+	if _, err := f.get(configMaps, f.ns, "old"); err != nil {
+		t.Error("diff deleted an object")
+	}
+}

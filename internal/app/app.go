@@ -37,6 +37,8 @@ func commands() map[string]command {
 		"render":  {"print the rendered objects of a repository's installations", runRender},
 		"diff":    {"show what apply would change, by server-side dry run", runDiff},
 		"apply":   {"reconcile once: apply, prune, and optionally wait for health", runApply},
+		"run":     {"run the daemon: follow a repository and keep the cluster in step", runRun},
+		"status":  {"show the installations of a running daemon", runStatus},
 		"help":    {"show this help", runHelp},
 	}
 }

@@ -63,7 +63,7 @@ func runApply(ctx context.Context, args []string, out, errOut io.Writer) error {
 		opts := applyOptions(inst)
 		opts.DryRun, opts.AllowEmpty = dryRun, isEmpty
 		opts.Prune = opts.Prune && prune
-		cs, err := m.Apply(ctx, applyRequest(inst, f.snapshot.Commit, set), opts)
+		cs, err := m.Apply(ctx, applyRequest(inst, f.snapshot, set), opts)
 		if err != nil {
 			return fmt.Errorf("installation %s: %w", inst.Name, err)
 		}
@@ -86,11 +86,8 @@ func runApply(ctx context.Context, args []string, out, errOut io.Writer) error {
 
 // printChangeSet prints one installation's outcome as a table and a summary.
 func printChangeSet(out io.Writer, cs *apply.ChangeSet, waitErr error) {
-	commit := cs.Commit
-	if len(commit) > 12 {
-		commit = commit[:12]
-	}
-	if commit == "" {
+	commit := short(cs.Commit)
+	if cs.Commit == "" {
 		commit = "working tree"
 	}
 	fmt.Fprintf(out, "installation %s at %s\n", cs.Installation, commit)

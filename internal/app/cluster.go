@@ -7,6 +7,7 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -22,8 +23,8 @@ func newManager(cfg *rest.Config, log *slog.Logger) (*apply.Manager, kubernetes.
 }
 
 // applyRequest is the apply request for one rendered installation.
-func applyRequest(inst config.Installation, commit string, set *render.ObjectSet) apply.Request {
-	return apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Commit: commit, Objects: set}
+func applyRequest(inst config.Installation, snap source.Snapshot, set *render.ObjectSet) apply.Request {
+	return apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: snap.URL, Commit: snap.Commit, Objects: set}
 }
 
 // applyOptions are the engine options of an installation: the defaults, its

@@ -50,7 +50,7 @@ func runDiff(ctx context.Context, args []string, out, errOut io.Writer) error {
 		if err != nil {
 			return err
 		}
-		diffs, err := m.Diff(ctx, applyRequest(inst, f.snapshot.Commit, set), applyOptions(inst))
+		diffs, err := m.Diff(ctx, applyRequest(inst, f.snapshot, set), applyOptions(inst))
 		if err != nil {
 			return fmt.Errorf("installation %s: %w", inst.Name, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/source"
 	"k8s.io/client-go/rest"
@@ -53,6 +54,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 // --dir.
 type sourceFlags struct {
 	repo, ref, dir, cacheDir string
+	interval                 time.Duration // poll interval; set by run only
 	auth                     source.Auth
 }
 
@@ -80,6 +82,10 @@ func (s *sourceFlags) validate() error {
 func (s *sourceFlags) options() source.Options {
 	opts := source.DefaultOptions()
 	opts.URL, opts.Ref, opts.CacheDir, opts.Auth = s.repo, s.ref, s.cacheDir, s.auth
+	if s.interval > 0 {
+		opts.Interval = s.interval
+		opts.MaxBackoff = max(opts.MaxBackoff, s.interval)
+	}
 	return opts
 }
 

@@ -31,6 +31,9 @@ func (e *Env) startControllers(ctx context.Context, binDir string, nodes int) er
 	}
 	kwok, err := e.start("kwok", filepath.Join(binDir, "kwok"),
 		kubeconfig, "--manage-all-nodes=true",
+		// Without leases, the node lifecycle controller marks the nodes
+		// unknown after a minute and their pods not ready.
+		"--node-lease-duration-seconds=40",
 		"--config="+filepath.Join(binDir, kwokStages))
 	if err != nil {
 		return err

@@ -103,6 +103,22 @@ func TestFullPlaneRollsOutDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("deployment available after %s", time.Since(start).Round(time.Millisecond))
+
+	// Nodes stay Ready, and their pods with them, only while kwok renews
+	// their leases.
+	err = poll(ctx, 30*time.Second, "node leases", func(ctx context.Context) error {
+		leases, err := full.Client.CoordinationV1().Leases("kube-node-lease").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		if len(leases.Items) != 2 {
+			return fmt.Errorf("%d node leases, want 2", len(leases.Items))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
 }
 
 func available(d *appsv1.Deployment) bool {

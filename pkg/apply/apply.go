@@ -47,7 +47,7 @@ func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*Change
 	decide(items, prevIdx, live)
 
 	if !opts.DryRun {
-		if err := m.savePending(ctx, prev, items); err != nil {
+		if err := m.savePending(ctx, prev, items, req.Source); err != nil {
 			return nil, err
 		}
 	}
@@ -72,7 +72,7 @@ func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*Change
 	if opts.DryRun {
 		return cs, nil
 	}
-	return cs, m.saveFinal(ctx, prev, items, kept, req.Commit, opts.Prune, cs.Err() == nil)
+	return cs, m.saveFinal(ctx, prev, items, kept, req, opts.Prune, cs.Err() == nil)
 }
 
 // applyStage applies the stage's undecided items concurrently. Objects whose

@@ -42,6 +42,8 @@ type Request struct {
 	// Namespace is set on namespaced objects without one; "default" when
 	// empty.
 	Namespace string
+	// Source is the repository, recorded in the inventory.
+	Source string
 	// Commit is recorded in the inventory when the apply succeeds.
 	Commit  string
 	Objects *render.ObjectSet

@@ -11,9 +11,10 @@ import (
 // savePending adds the objects about to be created to the inventory before
 // anything is applied, so that a crash between applying and the final save
 // leaves no object unowned: the next apply still knows to prune it.
-func (m *Manager) savePending(ctx context.Context, prev *inventory.Inventory, items []*item) error {
+func (m *Manager) savePending(ctx context.Context, prev *inventory.Inventory, items []*item, source string) error {
 	idx := prev.Index()
 	pending := *prev
+	pending.Source = source
 	pending.Entries = slices.Clone(prev.Entries)
 	for _, it := range items {
 		if _, ok := idx[it.key]; !ok && !it.decided() {
@@ -34,11 +35,11 @@ func (m *Manager) savePending(ctx context.Context, prev *inventory.Inventory, it
 // desired object and the stale ones that could not be pruned. The commit is
 // recorded only when every object applied. Nothing is written when nothing
 // changed.
-func (m *Manager) saveFinal(ctx context.Context, prev *inventory.Inventory, items []*item, kept []inventory.Entry, commit string, prune, complete bool) error {
+func (m *Manager) saveFinal(ctx context.Context, prev *inventory.Inventory, items []*item, kept []inventory.Entry, req Request, prune, complete bool) error {
 	next := *prev
-	next.Prune = prune
+	next.Prune, next.Source = prune, req.Source
 	if complete {
-		next.Commit = commit
+		next.Commit = req.Commit
 	}
 	next.Entries = make([]inventory.Entry, 0, len(items)+len(kept))
 	for _, it := range items {
@@ -50,7 +51,7 @@ func (m *Manager) saveFinal(ctx context.Context, prev *inventory.Inventory, item
 	}
 	next.Entries = append(next.Entries, kept...)
 	next.Sort()
-	if next.Commit == prev.Commit && next.Prune == prev.Prune && slices.Equal(next.Entries, prev.Entries) {
+	if next.Commit == prev.Commit && next.Prune == prev.Prune && next.Source == prev.Source && slices.Equal(next.Entries, prev.Entries) {
 		return nil
 	}
 	return m.inventories.Save(ctx, &next)

@@ -30,6 +30,10 @@ func (e Entry) Key() render.Key {
 // Inventory is what one installation owns.
 type Inventory struct {
 	Installation string `json:"installation"`
+	// Source is the repository the installation comes from, so that a
+	// daemon following one repository never removes what another's
+	// installations own.
+	Source string `json:"source,omitempty"`
 	// Commit is the commit of the last complete apply.
 	Commit string `json:"commit,omitempty"`
 	// Prune records whether the installation prunes, so that objects of an

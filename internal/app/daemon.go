@@ -1,0 +1,174 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gitopsd/gitopsd/internal/modules"
+	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/reconcile"
+	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// Module names. Targets are what -target accepts; the others run only as
+// dependencies.
+const (
+	modAll        = "all"
+	modSource     = "source"
+	modReconciler = "reconciler"
+	modWebhook    = "webhook"
+	modServer     = "server"
+	modKube       = "kube"
+	modLeader     = "leader"
+)
+
+// dependencies declares, in one place, what each module needs.
+var dependencies = map[string][]string{
+	modAll:        {modReconciler, modSource, modWebhook},
+	modKube:       nil,
+	modLeader:     {modKube, modServer},
+	modReconciler: {modKube, modLeader, modServer, modSource},
+	modServer:     nil,
+	modSource:     {modServer},
+	modWebhook:    {modServer, modSource},
+}
+
+var hidden = map[string]bool{modServer: true, modKube: true, modLeader: true}
+
+// daemon holds what the modules of `gitopsd run` build and share. Each
+// init fills in its part; dependencies guarantee the order.
+type daemon struct {
+	flags    *runFlags
+	log      *slog.Logger
+	registry *modules.Registry
+
+	metrics       *prometheus.Registry
+	sourceMetrics *source.Metrics
+	mux           *http.ServeMux
+	restConfig    *rest.Config
+	client        kubernetes.Interface
+	poller        *source.Poller
+	leading       <-chan struct{} // closed once this replica may apply
+	reconciler    *reconcile.Reconciler
+}
+
+func newDaemon(f *runFlags, log *slog.Logger) *daemon {
+	d := &daemon{flags: f, log: log, registry: modules.New()}
+	inits := map[string]modules.InitFunc{
+		modAll:        func(context.Context) (modules.Service, error) { return nil, nil },
+		modServer:     d.initServer,
+		modKube:       d.initKube,
+		modLeader:     d.initLeader,
+		modSource:     d.initSource,
+		modWebhook:    d.initWebhook,
+		modReconciler: d.initReconciler,
+	}
+	for name, deps := range dependencies {
+		if hidden[name] {
+			d.registry.RegisterHidden(name, deps, inits[name])
+		} else {
+			d.registry.Register(name, deps, inits[name])
+		}
+	}
+	return d
+}
+
+func (d *daemon) initServer(context.Context) (modules.Service, error) {
+	d.metrics = prometheus.NewRegistry()
+	d.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.mux = http.NewServeMux()
+	return newServer(d.flags.httpAddr, d.mux, d.metrics, d.registry.Ready, d.log), nil
+}
+
+func (d *daemon) initKube(context.Context) (modules.Service, error) {
+	cfg, err := d.flags.kube.config()
+	if err != nil {
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.restConfig, d.client = cfg, client
+	return nil, nil
+}
+
+func (d *daemon) initSource(context.Context) (modules.Service, error) {
+	d.sourceMetrics = source.NewMetrics()
+	if err := d.sourceMetrics.Register(d.metrics); err != nil {
+		return nil, err
+	}
+	poller, err := source.NewPoller(d.flags.src.options(), d.log, d.sourceMetrics)
+	if err != nil {
+		return nil, err
+	}
+	d.poller = poller
+	return readyService{Service: poller, ready: func() error {
+		if _, ok := poller.Latest(); !ok {
+			return errors.New("no snapshot of the repository yet")
+		}
+		return nil
+	}}, nil
+}
+
+func (d *daemon) initWebhook(context.Context) (modules.Service, error) {
+	if d.flags.webhookSecretFile == "" {
+		d.log.Info("push webhook off: no --webhook-secret-file")
+		return nil, nil
+	}
+	opts := source.DefaultWebhookOptions()
+	opts.SecretFile = d.flags.webhookSecretFile
+	wh, err := source.NewWebhook(opts, d.log, d.sourceMetrics, source.WebhookTarget{URL: d.flags.src.repo, Ref: d.flags.src.ref, Trigger: d.poller})
+	if err != nil {
+		return nil, err
+	}
+	d.mux.Handle("POST /hooks/github", wh)
+	return nil, nil
+}
+
+func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
+	store := inventory.NewStore(d.client, inventory.DefaultNamespace)
+	manager, err := apply.NewManager(d.restConfig, store, d.log)
+	if err != nil {
+		return nil, err
+	}
+	events, stopEvents := reconcile.NewKubeEvents(d.client, inventory.DefaultNamespace)
+	metrics := reconcile.NewMetrics()
+	if err := metrics.Register(d.metrics); err != nil {
+		stopEvents()
+		return nil, err
+	}
+	opts := reconcile.DefaultOptions()
+	opts.Source, opts.DefaultName = d.flags.src.repo, d.flags.src.name()
+	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
+	opts.Apply.Concurrency = d.flags.concurrency
+	renderOpts := render.DefaultOptions()
+	renderOpts.AllowRemote, renderOpts.AllowHelm = d.flags.allowRemote, d.flags.allowHelm
+	d.reconciler = reconcile.New(d.poller, render.NewRenderer(renderOpts), manager, store, events, metrics, d.log, opts)
+	d.mux.Handle("GET /api/v1/installations", d.statusHandler())
+	return modules.ServiceFunc(func(ctx context.Context) error {
+		defer stopEvents()
+		select {
+		case <-d.leading:
+		case <-ctx.Done():
+			return nil
+		}
+		return d.reconciler.Run(ctx)
+	}), nil
+}
+
+// readyService adds a readiness check to a service.
+type readyService struct {
+	modules.Service
+	ready func() error
+}
+
+func (s readyService) Ready() error { return s.ready() }

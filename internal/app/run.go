@@ -1,0 +1,136 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/inventory"
+)
+
+// runFlags are the flags of `gitopsd run`.
+type runFlags struct {
+	src                    sourceFlags
+	kube                   kubeFlags
+	targets                string
+	listTargets            bool
+	httpAddr               string
+	webhookSecretFile      string
+	leaderElect            bool
+	leaderElectionID       string
+	leaderElectionNS       string
+	leaseDuration          time.Duration
+	maxBackoff             time.Duration
+	shutdownGrace          time.Duration
+	concurrency            int
+	logLevel, logFormat    string
+	allowRemote, allowHelm bool
+}
+
+func (f *runFlags) register(fs *flag.FlagSet) {
+	f.src.register(fs)
+	f.kube.register(fs)
+	fs.StringVar(&f.targets, "target", "all", "comma-separated modules to run (see -list-targets)")
+	fs.BoolVar(&f.listTargets, "list-targets", false, "print the targets and their dependencies, and exit")
+	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "address of the HTTP server: /healthz, /readyz, /metrics, /api/v1/installations, POST /hooks/github")
+	fs.DurationVar(&f.src.interval, "interval", time.Minute, "how often to poll the repository")
+	fs.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret; without it the push webhook is off")
+	fs.BoolVar(&f.leaderElect, "leader-elect", inCluster(), "hold a Lease so that only one replica applies (default true in a cluster)")
+	fs.StringVar(&f.leaderElectionID, "leader-election-id", "", "name of the Lease (default derived from the repository and ref)")
+	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", inventory.DefaultNamespace, "namespace of the Lease")
+	fs.DurationVar(&f.leaseDuration, "leader-election-lease-duration", 15*time.Second, "how long a dead leader's Lease blocks a standby")
+	fs.DurationVar(&f.maxBackoff, "max-backoff", 5*time.Minute, "longest wait between retries of a failed reconcile")
+	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 30*time.Second, "how long an apply under way may finish after SIGTERM")
+	fs.IntVar(&f.concurrency, "concurrency", 8, "objects applied at once within a stage")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs.BoolVar(&f.allowRemote, "allow-remote-bases", false, "let kustomizations fetch remote bases and resources at render time")
+	fs.BoolVar(&f.allowHelm, "enable-helm", false, "let kustomizations inflate helmCharts with the helm binary")
+}
+
+func (f *runFlags) validate() error {
+	if f.src.dir != "" || f.src.repo == "" {
+		return &ExitError{Code: 2, Err: fmt.Errorf("gitopsd run follows a repository: give --repo (and not --dir)")}
+	}
+	if f.concurrency < 1 {
+		return &ExitError{Code: 2, Err: fmt.Errorf("--concurrency %d must be at least 1", f.concurrency)}
+	}
+	if _, err := parseLevel(f.logLevel); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if f.logFormat != "text" && f.logFormat != "json" {
+		return &ExitError{Code: 2, Err: fmt.Errorf("--log-format %q: use text or json", f.logFormat)}
+	}
+	return nil
+}
+
+// leaseName is --leader-election-id, or one derived from the repository and
+// ref so that daemons following different repositories do not block each other.
+func (f *runFlags) leaseName() string {
+	if f.leaderElectionID != "" {
+		return f.leaderElectionID
+	}
+	sum := sha256.Sum256([]byte(f.src.repo + "\x00" + f.src.ref))
+	return "gitopsd-" + hex.EncodeToString(sum[:5])
+}
+
+func runRun(ctx context.Context, args []string, out, errOut io.Writer) error {
+	var f runFlags
+	fs := newFlagSet("run", "--repo URL [--ref REF] [--kubeconfig PATH] [--target LIST] [--http-addr ADDR] [--interval D] [--webhook-secret-file F] [--leader-elect]", errOut)
+	f.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	d := newDaemon(&f, nil)
+	if f.listTargets {
+		return d.listTargets(out)
+	}
+	if err := f.validate(); err != nil {
+		return err
+	}
+	level, _ := parseLevel(f.logLevel)
+	d.log = newLogger(errOut, level, f.logFormat)
+	targets := strings.Split(f.targets, ",")
+	d.log.Info("starting gitopsd", "version", version, "targets", targets, "repo", f.src.repo, "ref", f.src.ref)
+	return d.registry.Run(ctx, targets)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: use debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// inCluster reports whether gitopsd runs in a pod without a kubeconfig.
+func inCluster() bool {
+	return os.Getenv("KUBERNETES_SERVICE_HOST") != "" && os.Getenv("KUBECONFIG") == ""
+}
+
+// listTargets prints each target with what it depends on.
+func (d *daemon) listTargets(out io.Writer) error {
+	for _, t := range d.registry.Targets() {
+		order, err := d.registry.Order([]string{t})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%-11s runs %s\n", t, strings.Join(order, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/config"
+	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
+)
+
+// Snapshots is what the reconciler needs from the source: the latest
+// snapshot and a signal when it changes.
+type Snapshots interface {
+	Latest() (source.Snapshot, bool)
+	Updates() <-chan struct{}
+}
+
+// Applier is what the reconciler needs from the apply engine.
+type Applier interface {
+	Apply(ctx context.Context, req apply.Request, opts apply.Options) (*apply.ChangeSet, error)
+	Wait(ctx context.Context, cs *apply.ChangeSet, timeout time.Duration) error
+}
+
+// Inventories is what the reconciler needs to find and forget the
+// installations removed from gitopsd.yaml.
+type Inventories interface {
+	List(ctx context.Context) ([]string, error)
+	Load(ctx context.Context, installation string) (*inventory.Inventory, error)
+	Delete(ctx context.Context, installation string) error
+}
+
+var (
+	_ Snapshots   = (*source.Poller)(nil)
+	_ Applier     = (*apply.Manager)(nil)
+	_ Inventories = (*inventory.Store)(nil)
+)
+
+// Options tune the loop.
+type Options struct {
+	// Source is the repository URL, recorded in inventories so that only
+	// this repository's removed installations are pruned.
+	Source string
+	// DefaultName names the one installation of a repository without
+	// gitopsd.yaml.
+	DefaultName string
+	// RetryBase is the first wait after a failure; it doubles per failure.
+	RetryBase time.Duration
+	// MaxBackoff caps the wait between retries.
+	MaxBackoff time.Duration
+	// ShutdownGrace lets an apply under way finish after shutdown begins.
+	ShutdownGrace time.Duration
+	// Apply holds engine options every installation starts from.
+	Apply apply.Options
+}
+
+// DefaultOptions retry after 5s, doubling up to 5m, and give an apply 30s to
+// finish at shutdown.
+func DefaultOptions() Options {
+	return Options{RetryBase: 5 * time.Second, MaxBackoff: 5 * time.Minute, ShutdownGrace: 30 * time.Second, Apply: apply.DefaultOptions()}
+}
+
+// Reconciler keeps the cluster in step with the repository.
+type Reconciler struct {
+	snapshots   Snapshots
+	renderer    *render.Renderer
+	applier     Applier
+	inventories Inventories
+	events      Events
+	metrics     *Metrics
+	log         *slog.Logger
+	opts        Options
+
+	mu      sync.Mutex
+	status  Status
+	workers map[string]*worker
+}
+
+// New returns a Reconciler; Run starts it.
+func New(snapshots Snapshots, renderer *render.Renderer, applier Applier, inventories Inventories, events Events, metrics *Metrics, log *slog.Logger, opts Options) *Reconciler {
+	return &Reconciler{
+		snapshots: snapshots, renderer: renderer, applier: applier, inventories: inventories,
+		events: events, metrics: metrics, log: log, opts: opts,
+		workers: map[string]*worker{},
+	}
+}
+
+// Run follows snapshots until ctx ends; then it lets the applies under way
+// finish (within ShutdownGrace) and returns.
+func (r *Reconciler) Run(ctx context.Context) error {
+	// Workers apply with a context that outlives ctx by the grace period,
+	// so that shutdown never cuts an apply between its inventory writes.
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	defer func() {
+		r.stopWorkers()
+		timer := time.AfterFunc(r.opts.ShutdownGrace, stopWork)
+		defer timer.Stop()
+		wg.Wait()
+	}()
+	retry := time.NewTicker(time.Minute)
+	defer retry.Stop()
+	for {
+		if snap, ok := r.snapshots.Latest(); ok {
+			r.sync(work, &wg, snap)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.snapshots.Updates():
+		case <-retry.C:
+			// Retry removals that failed; the snapshot is the same.
+		}
+	}
+}
+
+// sync reads gitopsd.yaml of snap and starts, updates and removes workers.
+func (r *Reconciler) sync(ctx context.Context, wg *sync.WaitGroup, snap source.Snapshot) {
+	cfg, err := config.Load(snap.Files, r.opts.DefaultName)
+	r.mu.Lock()
+	r.status.Commit = snap.Commit
+	r.status.ConfigError = ""
+	if err != nil {
+		r.status.ConfigError = err.Error()
+	}
+	r.mu.Unlock()
+	if err != nil {
+		r.log.Error("invalid configuration; installations keep following the last valid one", keyCommit, snap.Commit, keyError, err)
+		return
+	}
+	wanted := map[string]bool{}
+	for _, inst := range cfg.Installations {
+		wanted[inst.Name] = true
+		r.mu.Lock()
+		w, ok := r.workers[inst.Name]
+		if !ok {
+			w = newWorker(r, inst)
+			r.workers[inst.Name] = w
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w.run(ctx)
+			}()
+		}
+		r.mu.Unlock()
+		w.update(inst, snap)
+	}
+	if cfg.File == "" {
+		// Without gitopsd.yaml the repository is one installation. If the
+		// file was deleted by mistake, removing the installations it listed
+		// would prune everything, so they are only stopped.
+		r.stopUnwanted(wanted)
+		return
+	}
+	r.removeUnwanted(ctx, wanted)
+}
+
+func (r *Reconciler) stopWorkers() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, w := range r.workers {
+		w.stop()
+	}
+}
+
+// Status returns the current state of every installation, sorted by name.
+func (r *Reconciler) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.status
+	s.Installations = make([]InstallationStatus, 0, len(r.workers))
+	for _, w := range r.workers {
+		s.Installations = append(s.Installations, w.snapshotStatus())
+	}
+	sort.Slice(s.Installations, func(i, j int) bool { return s.Installations[i].Name < s.Installations[j].Name })
+	return s
+}
+
+// Ready reports an error until the first snapshot has been read.
+func (r *Reconciler) Ready() error {
+	if _, ok := r.snapshots.Latest(); !ok {
+		return errors.New("no snapshot of the repository yet")
+	}
+	return nil
+}
+
+// Log keys.
+const (
+	keyInstallation = "installation"
+	keyCommit       = "commit"
+	keyError        = "error"
+	keySummary      = "summary"
+	keyDuration     = "duration"
+	keyRetryIn      = "retryIn"
+)

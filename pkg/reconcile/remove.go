@@ -1,0 +1,74 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/render"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// removeUnwanted stops the workers of installations no longer in
+// gitopsd.yaml and removes them, and those removed while the daemon was
+// down, from the cluster.
+func (r *Reconciler) removeUnwanted(ctx context.Context, wanted map[string]bool) {
+	r.stopUnwanted(wanted)
+	names, err := r.inventories.List(ctx)
+	if err != nil {
+		r.log.Error("cannot look for removed installations", keyError, err)
+		return
+	}
+	for _, name := range names {
+		if !wanted[name] {
+			r.remove(ctx, name)
+		}
+	}
+}
+
+// stopUnwanted stops the workers of installations not wanted.
+func (r *Reconciler) stopUnwanted(wanted map[string]bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, w := range r.workers {
+		if !wanted[name] {
+			w.stop()
+			delete(r.workers, name)
+			r.metrics.forget(name)
+		}
+	}
+}
+
+// remove prunes what a removed installation owns, if it pruned, and forgets
+// its inventory. Inventories of other repositories are left alone.
+func (r *Reconciler) remove(ctx context.Context, name string) {
+	inv, err := r.inventories.Load(ctx, name)
+	if err != nil {
+		r.log.Error("cannot read the inventory of a removed installation", keyInstallation, name, keyError, err)
+		return
+	}
+	if inv.Source != r.opts.Source {
+		return
+	}
+	if inv.Prune {
+		empty, _ := render.NewObjectSet(nil)
+		opts := r.opts.Apply
+		opts.Prune, opts.AllowEmpty = true, true
+		cs, err := r.applier.Apply(ctx, apply.Request{Installation: name, Source: r.opts.Source, Objects: empty}, opts)
+		if err == nil {
+			err = cs.Err()
+		}
+		if err != nil {
+			r.events.Event(name, corev1.EventTypeWarning, "RemoveFailed", err.Error())
+			r.log.Error("cannot prune a removed installation; retrying later", keyInstallation, name, keyError, err)
+			return
+		}
+		r.events.Event(name, corev1.EventTypeNormal, "Removed", fmt.Sprintf("removed from %s: %s", "gitopsd.yaml", cs.Summary()))
+		r.log.Info("removed installation", keyInstallation, name, keySummary, cs.Summary())
+	} else {
+		r.log.Info("forgot removed installation; prune was off, so its objects stay", keyInstallation, name, "objects", len(inv.Entries))
+	}
+	if err := r.inventories.Delete(ctx, name); err != nil {
+		r.log.Error("cannot delete the inventory of a removed installation", keyInstallation, name, keyError, err)
+	}
+}

@@ -1,0 +1,73 @@
+package reconcile
+
+import (
+	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/apply"
+)
+
+// Phase summarises an installation's state.
+type Phase string
+
+const (
+	// Progressing: a reconcile is under way.
+	Progressing Phase = "Progressing"
+	// Ready: the last reconcile applied every object and all are healthy.
+	Ready Phase = "Ready"
+	// Failed: the last reconcile failed; see LastError and NextRetry.
+	Failed Phase = "Failed"
+	// Held: a change waits for a sync window.
+	Held Phase = "Held"
+)
+
+// Status is the reconciler's view of the repository and its installations.
+type Status struct {
+	// Commit is the latest commit whose gitopsd.yaml was read.
+	Commit string `json:"commit,omitempty"`
+	// ConfigError is set while the latest commit's gitopsd.yaml is invalid;
+	// installations keep following the last valid one.
+	ConfigError   string               `json:"configError,omitempty"`
+	Installations []InstallationStatus `json:"installations"`
+}
+
+// InstallationStatus is one installation's state.
+type InstallationStatus struct {
+	Name              string         `json:"name"`
+	Path              string         `json:"path"`
+	Phase             Phase          `json:"phase"`
+	Message           string         `json:"message,omitempty"`
+	SourceCommit      string         `json:"sourceCommit,omitempty"`
+	AppliedCommit     string         `json:"appliedCommit,omitempty"`
+	LastApplyTime     *time.Time     `json:"lastApplyTime,omitempty"`
+	LastApplyDuration string         `json:"lastApplyDuration,omitempty"`
+	Objects           map[string]int `json:"objects,omitempty"`
+	NotReady          []NotReady     `json:"notReady,omitempty"`
+	LastError         string         `json:"lastError,omitempty"`
+	LastErrorTime     *time.Time     `json:"lastErrorTime,omitempty"`
+	NextRetry         *time.Time     `json:"nextRetry,omitempty"`
+}
+
+// NotReady is an applied object that was not healthy when the wait ended.
+type NotReady struct {
+	Object  string `json:"object"`
+	Status  string `json:"status"`
+	Message string `json:"message,omitempty"`
+}
+
+func notReady(err *apply.NotReadyError) []NotReady {
+	out := make([]NotReady, len(err.Objects))
+	for i, o := range err.Objects {
+		out[i] = NotReady{Object: o.Key.String(), Status: o.Status.String(), Message: o.Message}
+	}
+	return out
+}
+
+func actionCounts(cs *apply.ChangeSet) map[string]int {
+	out := map[string]int{}
+	for action, n := range cs.Counts() {
+		out[string(action)] = n
+	}
+	return out
+}
+
+func timePtr(t time.Time) *time.Time { return &t }

@@ -11,7 +11,7 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X github.com/gitopsd/gitopsd/internal/app.version=$(VERSION) \
 	-X github.com/gitopsd/gitopsd/internal/app.commit=$(COMMIT)
 
-.PHONY: build tools test cluster
+.PHONY: build tools test cluster bench
 
 ## build: compile bin/gitopsd
 build:
@@ -29,3 +29,7 @@ test: tools
 ## cluster: run the full local control plane in the foreground until Ctrl-C
 cluster: tools
 	go run ./hack/cluster
+
+## bench: measure gitopsd's apply engine against kubectl and Flux; writes bench/RESULTS.md
+bench: tools
+	cd bench && go run ./cmd/applybench $(BENCH_FLAGS)

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Report is what a run measured, and where.
+type Report struct {
+	Date              time.Time
+	Cores             int
+	Platform          string // such as linux/amd64
+	GoVersion         string
+	KubernetesVersion string
+	Reps              int
+	Results           []Result
+}
+
+// Target is one of the goals the benchmark checks gitopsd against.
+type Target struct {
+	N        int
+	Goal     string
+	Measured string
+	// Met is nil when the run did not measure what the target needs.
+	Met *bool
+}
+
+// result returns the result of engine in scenario sc at size n.
+func (r *Report) result(n int, sc Scenario, engine string) (Result, bool) {
+	i := slices.IndexFunc(r.Results, func(res Result) bool {
+		return res.N == n && res.Scenario == sc && res.Engine == engine
+	})
+	if i < 0 {
+		return Result{}, false
+	}
+	return r.Results[i], true
+}
+
+func (r *Report) sizes() []int {
+	var sizes []int
+	for _, res := range r.Results {
+		if !slices.Contains(sizes, res.N) {
+			sizes = append(sizes, res.N)
+		}
+	}
+	return sizes
+}
+
+// Targets checks gitopsd against the goals of the apply engine: a cold
+// apply in at most half of Flux's time, and a no-op that sends at most a
+// twentieth of Flux's requests, writes nothing, and takes under 100 ms for
+// 5000 objects.
+func (r *Report) Targets() []Target {
+	var targets []Target
+	for _, n := range r.sizes() {
+		g, gOK := r.result(n, Cold, "gitopsd")
+		f, fOK := r.result(n, Cold, "flux")
+		t := Target{N: n, Goal: "cold apply ≤ 0.5× Flux's time"}
+		if gOK && fOK {
+			ratio := float64(g.Median().Elapsed) / float64(f.Median().Elapsed)
+			t.Measured = fmt.Sprintf("%s vs %s: %s", formatDuration(g.Median().Elapsed), formatDuration(f.Median().Elapsed), formatRatio(ratio))
+			t.Met = verdict(ratio <= 0.5)
+		}
+		targets = append(targets, t)
+
+		g, gOK = r.result(n, NoOp, "gitopsd")
+		f, fOK = r.result(n, NoOp, "flux")
+		t = Target{N: n, Goal: "no-op ≤ 1/20 of Flux's requests"}
+		if gOK && fOK {
+			gr, fr := g.Median().Requests(), f.Median().Requests()
+			t.Measured = fmt.Sprintf("%d vs %d: %s", gr, fr, formatRatio(float64(gr)/float64(fr)))
+			t.Met = verdict(gr*20 <= fr)
+		}
+		targets = append(targets, t)
+
+		t = Target{N: n, Goal: "no-op writes nothing"}
+		if gOK {
+			writes := 0
+			for _, s := range g.Samples {
+				writes = max(writes, s.Writes+s.DryRuns)
+			}
+			t.Measured = fmt.Sprintf("at most %d writes in %d runs", writes, len(g.Samples))
+			t.Met = verdict(writes == 0)
+		}
+		targets = append(targets, t)
+
+		if n == 5000 {
+			t = Target{N: n, Goal: "no-op < 100 ms"}
+			if gOK {
+				t.Measured = formatDuration(g.Median().Elapsed)
+				t.Met = verdict(g.Median().Elapsed < 100*time.Millisecond)
+			}
+			targets = append(targets, t)
+		}
+	}
+	return targets
+}
+
+func verdict(met bool) *bool { return &met }
+
+// Table is the results as a Markdown table: for each size and scenario,
+// one row per engine with its medians and gitopsd's ratio to it.
+func (r *Report) Table() string {
+	var b strings.Builder
+	b.WriteString("| objects | scenario | engine | time (median) | time (min–max) | reads | writes | dry runs | requests | gitopsd ÷ engine, time | gitopsd ÷ engine, requests |\n")
+	b.WriteString("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, res := range r.Results {
+		m := res.Median()
+		timeRatio, requestRatio := "—", "—"
+		if g, ok := r.result(res.N, res.Scenario, "gitopsd"); ok && res.Engine != "gitopsd" {
+			gm := g.Median()
+			timeRatio = formatRatio(float64(gm.Elapsed) / float64(m.Elapsed))
+			if m.Requests() > 0 {
+				requestRatio = formatRatio(float64(gm.Requests()) / float64(m.Requests()))
+			}
+		}
+		lo, hi := res.spread()
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s–%s | %d | %d | %d | %d | %s | %s |\n",
+			res.N, res.Scenario, res.Engine, formatDuration(m.Elapsed), formatDuration(lo), formatDuration(hi),
+			m.Reads, m.Writes, m.DryRuns, m.Requests(), timeRatio, requestRatio)
+	}
+	return b.String()
+}
+
+// spread is the shortest and longest time of the samples.
+func (res Result) spread() (lo, hi time.Duration) {
+	for i, s := range res.Samples {
+		if i == 0 || s.Elapsed < lo {
+			lo = s.Elapsed
+		}
+		if s.Elapsed > hi {
+			hi = s.Elapsed
+		}
+	}
+	return lo, hi
+}
+
+// TargetTable is the targets as a Markdown table.
+func (r *Report) TargetTable() string {
+	var b strings.Builder
+	b.WriteString("| objects | target | measured | met |\n|---:|---|---|---|\n")
+	for _, t := range r.Targets() {
+		met, measured := "not measured", t.Measured
+		if t.Met != nil {
+			met = map[bool]string{true: "**met**", false: "**not met**"}[*t.Met]
+		}
+		if measured == "" {
+			measured = "—"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", t.N, t.Goal, measured, met)
+	}
+	return b.String()
+}
+
+// Markdown is the whole report: where and how it was measured, the
+// results, and the targets.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Apply-engine benchmark\n\n")
+	fmt.Fprintf(&b, "Measured %s on %d cores (%s), Kubernetes %s (etcd and kube-apiserver only), %s.\n",
+		r.Date.UTC().Format("2006-01-02 15:04 MST"), r.Cores, r.Platform, r.KubernetesVersion, r.GoVersion)
+	fmt.Fprintf(&b, "Reproduce with `make bench` (flags: `make bench BENCH_FLAGS='-n 1000 -reps 5'`).\n\n")
+	b.WriteString(method(r.Reps))
+	b.WriteString("\n## Results\n\n")
+	b.WriteString(r.Table())
+	b.WriteString("\n## Targets\n\n")
+	b.WriteString(r.TargetTable())
+	return b.String()
+}
+
+// method says what was run and how it was counted.
+func method(reps int) string {
+	return fmt.Sprintf(`One control plane (testenv, size API) serves the whole run; the API server,
+etcd, the engines and kubectl share the machine's cores with whatever else
+runs on it, so times are wall-clock times under that load. Each engine applies
+its own objects (its own namespaces, named by engine, size and repetition),
+and the engines take turns: every scenario runs %d rounds of gitopsd, kubectl,
+Flux, and the table shows medians. Every cold apply uses fresh objects; the
+no-op and one-changed scenarios re-apply the engine's last cold set, the latter
+with one ConfigMap edited. Objects: 1%% Namespaces, the rest an even mix per
+namespace of ConfigMaps, Secrets, headless Services, ServiceAccounts,
+Deployments, Roles and RoleBindings. Each engine first applies a small set
+once, unmeasured, to fill its discovery cache.
+
+- **gitopsd**: `+"`apply.Manager.Apply`"+` with `+"`apply.DefaultOptions()`"+` (concurrency 8, prune on)
+  and an in-cluster inventory; no client-side rate limit (the Manager turns it
+  off). The ObjectSet is built before the clock starts (a render of a known
+  commit is a cache hit in the daemon).
+- **kubectl**: `+"`kubectl apply --server-side --force-conflicts --field-manager=kubectl-bench -f <dir>`"+`
+  with the kubectl built by `+"`make tools`"+` and its default client settings
+  (client-go's 5 requests/s, burst 10; kubectl builds a client per object it
+  reads from the files, so its one request per object is not throttled); one
+  YAML file per namespace; its discovery cache in a directory of its own; the
+  time includes starting kubectl and parsing the files.
+- **Flux**: `+"`ssa.ResourceManager.ApplyAllStaged`"+` of fluxcd/pkg/ssa v0.78.0 with
+  `+"`ssa.DefaultApplyOptions()`"+`, field manager kustomize-controller, concurrency %d
+  (kustomize-controller's `+"`--concurrent-ssa`"+` default), a controller-runtime
+  client at QPS %d / burst %d, and a kstatus poller for the staged waits.
+
+Requests are counted at the client for gitopsd and Flux (a wrapped transport),
+and for kubectl by pointing it at a plain-HTTP proxy on loopback that counts
+and forwards each request to the API server with the admin credentials. Reads
+are GET requests; dry runs are requests with `+"`dryRun=All`"+` (Flux's drift check),
+which the API server does not persist; writes are the rest.
+After each cold apply the benchmark lists every engine's objects and fails
+unless all exist; it fails too when gitopsd or Flux report other than all
+created (cold), all unchanged (no-op), or one configured (one changed).
+`, reps, fluxConcurrency, fluxQPS, fluxBurst)
+}
+
+// formatDuration prints d with a precision that suits its size.
+func formatDuration(d time.Duration) string {
+	ms := float64(d) / float64(time.Millisecond)
+	switch {
+	case ms < 10:
+		return fmt.Sprintf("%.1f ms", ms)
+	case ms < 1000:
+		return fmt.Sprintf("%.0f ms", ms)
+	default:
+		return fmt.Sprintf("%.2f s", ms/1000)
+	}
+}
+
+// formatRatio prints a ratio as a factor, and small ones also as a
+// fraction, which reads more easily.
+func formatRatio(r float64) string {
+	switch {
+	case r == 0:
+		return "0×"
+	case r < 0.1:
+		return fmt.Sprintf("%.2g× (1/%.0f)", r, 1/r)
+	case r < 10:
+		return fmt.Sprintf("%.2f×", r)
+	default:
+		return fmt.Sprintf("%.0f×", r)
+	}
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFormatRatio(t *testing.T) {
+	for _, tc := range []struct {
+		r    float64
+		want string
+	}{
+		{0, "0×"},
+		{0.001, "0.001× (1/1000)"},
+		{0.05, "0.05× (1/20)"},
+		{0.4321, "0.43×"},
+		{1, "1.00×"},
+		{12.4, "12×"},
+	} {
+		if got := formatRatio(tc.r); got != tc.want {
+			t.Errorf("formatRatio(%v) = %q, want %q", tc.r, got, tc.want)
+		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{3250 * time.Microsecond, "3.2 ms"},
+		{87 * time.Millisecond, "87 ms"},
+		{2345 * time.Millisecond, "2.35 s"},
+	} {
+		if got := formatDuration(tc.d); got != tc.want {
+			t.Errorf("formatDuration(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestTally(t *testing.T) {
+	reads, writes, dryRuns := tally([]string{
+		"GET /api/v1/namespaces/a/configmaps/x?",
+		"GET /api/v1/configmaps?labelSelector=a%3Db",
+		"PATCH /api/v1/namespaces/a/configmaps/x?dryRun=All&fieldManager=f&force=true",
+		"PATCH /api/v1/namespaces/a/configmaps/x?fieldManager=f&force=true",
+		"PUT /api/v1/namespaces/s/configmaps/inv?",
+	})
+	if reads != 2 || writes != 2 || dryRuns != 1 {
+		t.Errorf("tally = %d reads, %d writes, %d dry runs; want 2, 2, 1", reads, writes, dryRuns)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	r := Result{Samples: []Sample{
+		{Elapsed: 30 * time.Millisecond, Reads: 9},
+		{Elapsed: 10 * time.Millisecond, Reads: 8},
+		{Elapsed: 20 * time.Millisecond, Reads: 8, Writes: 1},
+	}}
+	want := Sample{Elapsed: 20 * time.Millisecond, Reads: 8}
+	if got := r.Median(); got != want {
+		t.Errorf("Median = %+v, want %+v", got, want)
+	}
+	if got := median([]int64{4, 1, 3, 2}); got != 2 {
+		t.Errorf("median of four = %d, want 2", got)
+	}
+}
+
+func sample(ms, reads, writes, dryRuns int) []Sample {
+	return []Sample{{Elapsed: time.Duration(ms) * time.Millisecond, Reads: reads, Writes: writes, DryRuns: dryRuns}}
+}
+
+func TestReportRatiosAndTargets(t *testing.T) {
+	r := &Report{Reps: 1, Results: []Result{
+		{N: 5000, Scenario: Cold, Engine: "gitopsd", Samples: sample(2000, 10, 5002, 0)},
+		{N: 5000, Scenario: Cold, Engine: "flux", Samples: sample(8000, 5000, 5000, 5000)},
+		{N: 5000, Scenario: NoOp, Engine: "gitopsd", Samples: sample(150, 9, 0, 0)},
+		{N: 5000, Scenario: NoOp, Engine: "flux", Samples: sample(3000, 5000, 0, 5000)},
+	}}
+	table := r.Table()
+	for _, want := range []string{
+		"| 5000 | cold apply | flux | 8.00 s | 8.00 s–8.00 s | 5000 | 5000 | 5000 | 15000 | 0.25× | 0.33× |",
+		"| 5000 | no-op re-apply | flux | 3.00 s | 3.00 s–3.00 s | 5000 | 0 | 5000 | 10000 | 0.05× (1/20) | 0.0009× (1/1111) |",
+		"| 5000 | no-op re-apply | gitopsd | 150 ms | 150 ms–150 ms | 9 | 0 | 0 | 9 | — | — |",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks row\n%s\nin\n%s", want, table)
+		}
+	}
+	met := map[string]bool{}
+	for _, tg := range r.Targets() {
+		if tg.Met == nil {
+			t.Fatalf("target %q not evaluated", tg.Goal)
+		}
+		met[tg.Goal] = *tg.Met
+	}
+	want := map[string]bool{
+		"cold apply ≤ 0.5× Flux's time":   true,
+		"no-op ≤ 1/20 of Flux's requests": true,
+		"no-op writes nothing":            true,
+		"no-op < 100 ms":                  false,
+	}
+	for goal, w := range want {
+		if got, ok := met[goal]; !ok || got != w {
+			t.Errorf("target %q met = %v (evaluated %v), want %v", goal, got, ok, w)
+		}
+	}
+}
+
+func TestTargetsWithoutFlux(t *testing.T) {
+	r := &Report{Results: []Result{{N: 1000, Scenario: Cold, Engine: "gitopsd", Samples: sample(1, 1, 1, 0)}}}
+	for _, tg := range r.Targets() {
+		if tg.Goal == "cold apply ≤ 0.5× Flux's time" && tg.Met != nil {
+			t.Errorf("cold target evaluated without Flux: %+v", tg)
+		}
+	}
+	if !strings.Contains(r.TargetTable(), "not measured") {
+		t.Errorf("target table does not say what was not measured:\n%s", r.TargetTable())
+	}
+}

@@ -129,5 +129,8 @@ func (k *kubeFlags) config() (*rest.Config, error) {
 		return nil, fmt.Errorf("kubernetes client configuration: %w", err)
 	}
 	cfg.UserAgent = "gitopsd"
+	// The API server's priority and fairness limits gitopsd, not a
+	// client-side rate limit.
+	cfg.QPS, cfg.Burst = -1, 0
 	return cfg, nil
 }

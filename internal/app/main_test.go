@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/gitopsd/gitopsd/internal/testenv"
@@ -11,7 +12,15 @@ import (
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { testenv.Main(m, testenv.API, &env) }
+// TestMain runs the tests on a full plane, so that Deployments roll out; run
+// as a daemon child (see startDaemon), the binary is gitopsd itself.
+func TestMain(m *testing.M) {
+	if os.Getenv(daemonChildEnv) != "" {
+		runDaemonChild()
+		return
+	}
+	testenv.Main(m, testenv.Full, &env)
+}
 
 // gitopsd runs the command line and returns stdout, stderr and the exit
 // status main would use.

@@ -1,0 +1,146 @@
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/reconcile"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestDaemonFollowsTheRepository runs gitopsd against a copy of
+// examples/repo and walks through what a team does to it: commit, remove,
+// break, fix, and change gitopsd.yaml. The poll interval is an hour, so
+// every change arrives by signed push webhook.
+func TestDaemonFollowsTheRepository(t *testing.T) {
+	ctx := context.Background()
+	repo := newGitRepo(t, exampleRepo)
+	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
+	write(t, filepath.Dir(secretFile), "webhook-secret", "s3cret\n")
+	d := startDaemon(t, "--repo", repo.dir, "--interval", "1h", "--webhook-secret-file", secretFile)
+	head := repo.git("rev-parse", "HEAD")
+	d.waitFor(60*time.Second, "the initial sync", allAt(head))
+
+	// A commit reaches the cluster through the webhook.
+	repo.write("apps/mattermost/base/mattermost.env", "MM_SERVICESETTINGS_SITEURL=https://chat.example.com\nMM_LOGSETTINGS_CONSOLELEVEL=WARN\n")
+	head = repo.commit("quieter logs")
+	start := time.Now()
+	d.push("s3cret", repo.dir, "main", head)
+	d.waitFor(10*time.Second, "the pushed commit", allAt(head))
+	t.Logf("push webhook to all installations applied and healthy: %s", time.Since(start).Round(time.Millisecond))
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("a pushed commit took %s to apply", took)
+	}
+
+	// An object removed from Git is pruned.
+	blackbox := "monitoring/blackbox.yaml"
+	data, _ := os.ReadFile(filepath.Join(repo.dir, blackbox))
+	repo.write(blackbox, string(data)[:strings.LastIndex(string(data), "---")])
+	head = repo.commit("drop the blackbox Service")
+	d.push("s3cret", repo.dir, "main", head)
+	d.waitFor(10*time.Second, "the prune", allAt(head))
+	if _, err := env.Client.CoreV1().Services("monitoring").Get(ctx, "blackbox-exporter", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the removed Service is still there: %v", err)
+	}
+
+	// A broken kustomization fails its installation only, and leaves the
+	// last good state running.
+	repo.write("apps/checkout/kustomization.yaml", "resources: [namespace.yaml, deployment-green.yaml, service.yaml]\n")
+	broken := repo.commit("typo")
+	d.push("s3cret", repo.dir, "main", broken)
+	s := d.waitFor(10*time.Second, "checkout to fail and the others to stay ready", func(s *statusResponse) bool {
+		for _, in := range s.Installations {
+			if in.SourceCommit != broken || (in.Name == "checkout") != (in.Phase == reconcile.Failed) || (in.Name != "checkout" && in.Phase != reconcile.Ready) {
+				return false
+			}
+		}
+		return true
+	})
+	checkout, _ := installation(s, "checkout")
+	if !strings.Contains(checkout.LastError, "apps/checkout/kustomization.yaml") || !strings.Contains(checkout.LastError, "deployment-green.yaml") {
+		t.Errorf("the failure does not name the file: %q", checkout.LastError)
+	}
+	if checkout.AppliedCommit != head {
+		t.Errorf("applied commit = %s, want the last good %s", checkout.AppliedCommit, head)
+	}
+	if _, err := env.Client.AppsV1().Deployments("checkout").Get(ctx, "checkout-blue", metav1.GetOptions{}); err != nil {
+		t.Errorf("the last good state was not left running: %v", err)
+	}
+	out, _, code := gitopsd(t, "status", "--server", "http://"+d.addr)
+	if code != 0 || !strings.Contains(out, "checkout") || !strings.Contains(out, "Failed") || !strings.Contains(out, "mattermost-staging") {
+		t.Errorf("gitopsd status: exit %d\n%s", code, out)
+	}
+
+	// The next good commit recovers.
+	repo.write("apps/checkout/kustomization.yaml", "resources: [namespace.yaml, deployment-blue.yaml, service.yaml]\n")
+	head = repo.commit("fix typo")
+	d.push("s3cret", repo.dir, "main", head)
+	d.waitFor(10*time.Second, "recovery", allAt(head))
+
+	// gitopsd.yaml drops an installation that prunes and adds one.
+	cfg, _ := os.ReadFile(filepath.Join(repo.dir, "gitopsd.yaml"))
+	cfg = []byte(strings.Replace(string(cfg), "  - name: backups\n    path: platform/backups\n", "", 1))
+	repo.write("gitopsd.yaml", string(cfg)+"  - name: extras\n    path: extras\n")
+	repo.write("extras/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: default}\ndata: {a: b}\n")
+	head = repo.commit("retire backups, add extras")
+	d.push("s3cret", repo.dir, "main", head)
+	d.waitFor(10*time.Second, "the new installation set", func(s *statusResponse) bool {
+		_, hasBackups := installation(s, "backups")
+		return allAt(head)(s) && !hasBackups && len(s.Installations) == 5
+	})
+	err := pollUntil(10*time.Second, func() bool {
+		_, err := env.Client.CoreV1().Namespaces().Get(ctx, "backups", metav1.GetOptions{})
+		ns, _ := env.Client.CoreV1().Namespaces().Get(ctx, "backups", metav1.GetOptions{})
+		return apierrors.IsNotFound(err) || (ns != nil && ns.DeletionTimestamp != nil)
+	})
+	if err != nil {
+		t.Errorf("the removed installation's namespace was not pruned")
+	}
+	store := inventory.NewStore(env.Client, inventory.DefaultNamespace)
+	if names, _ := store.List(ctx); contains(names, "backups") {
+		t.Errorf("the removed installation's inventory is still there: %v", names)
+	}
+	if _, err := env.Client.CoreV1().ConfigMaps("default").Get(ctx, "extra", metav1.GetOptions{}); err != nil {
+		t.Errorf("the added installation was not applied: %v", err)
+	}
+
+	// SIGTERM stops the daemon cleanly.
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+		if d.err != nil {
+			t.Errorf("exit after SIGTERM: %v", d.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the daemon did not stop on SIGTERM")
+	}
+}
+
+func pollUntil(timeout time.Duration, ok func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			return context.DeadlineExceeded
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -152,6 +152,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		GoVersion:         runtime.Version(),
 		KubernetesVersion: version.GitVersion,
 		Reps:              opts.Reps,
+		LoadBefore:        loadAverage(),
 	}
 	for _, n := range opts.Sizes {
 		results, err := bench.Run(ctx, n)
@@ -161,6 +162,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		report.Results = append(report.Results, results...)
 	}
 
+	report.LoadAfter = loadAverage()
 	md := report.Markdown()
 	fmt.Fprint(stdout, md)
 	if opts.Out != "" {
@@ -205,4 +207,18 @@ func newEngines(env *testenv.Env, opts Options, workDir string) ([]Engine, func(
 		engines = append(engines, e)
 	}
 	return engines, closeAll, nil
+}
+
+// loadAverage is the system's load averages over 1, 5 and 15 minutes, or
+// "" where /proc/loadavg does not exist.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) < 3 {
+		return ""
+	}
+	return strings.Join(fields[:3], ", ")
 }

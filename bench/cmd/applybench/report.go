@@ -15,7 +15,10 @@ type Report struct {
 	GoVersion         string
 	KubernetesVersion string
 	Reps              int
-	Results           []Result
+	// LoadBefore and LoadAfter are the 1-, 5- and 15-minute load averages
+	// when the run started and ended, when the system says.
+	LoadBefore, LoadAfter string
+	Results               []Result
 }
 
 // Target is one of the goals the benchmark checks gitopsd against.
@@ -161,6 +164,9 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "# Apply-engine benchmark\n\n")
 	fmt.Fprintf(&b, "Measured %s on %d cores (%s), Kubernetes %s (etcd and kube-apiserver only), %s.\n",
 		r.Date.UTC().Format("2006-01-02 15:04 MST"), r.Cores, r.Platform, r.KubernetesVersion, r.GoVersion)
+	if r.LoadBefore != "" {
+		fmt.Fprintf(&b, "Load average (1, 5, 15 min) %s at the start and %s at the end: other work shares the cores.\n", r.LoadBefore, r.LoadAfter)
+	}
 	fmt.Fprintf(&b, "Reproduce with `make bench` (flags: `make bench BENCH_FLAGS='-n 1000 -reps 5'`).\n\n")
 	b.WriteString(method(r.Reps))
 	b.WriteString("\n## Results\n\n")

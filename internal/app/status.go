@@ -16,7 +16,9 @@ import (
 
 // statusResponse is the body of GET /api/v1/installations.
 type statusResponse struct {
-	Source *sourceStatus `json:"source,omitempty"`
+	// Leading is false on a standby replica, which applies nothing.
+	Leading bool          `json:"leading"`
+	Source  *sourceStatus `json:"source,omitempty"`
 	reconcile.Status
 }
 
@@ -48,7 +50,7 @@ func newSourceStatus(s source.Status) *sourceStatus {
 
 func (d *daemon) statusHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		resp := statusResponse{Status: d.reconciler.Status()}
+		resp := statusResponse{Status: d.reconciler.Status(), Leading: isClosed(d.leading)}
 		if d.poller != nil {
 			resp.Source = newSourceStatus(d.poller.Status())
 		}
@@ -57,6 +59,15 @@ func (d *daemon) statusHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(resp)
 	})
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 func runStatus(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -116,6 +127,9 @@ func printStatus(out io.Writer, s *statusResponse, now time.Time) {
 			fmt.Fprintf(out, " (last poll failed %s ago: %s)", ago(src.LastErrorTime, now), src.LastError)
 		}
 		fmt.Fprintln(out)
+	}
+	if !s.Leading {
+		fmt.Fprintln(out, "standby: another replica holds the lease and applies")
 	}
 	if s.ConfigError != "" {
 		fmt.Fprintf(out, "configuration error at %s: %s\n", short(s.Commit), s.ConfigError)

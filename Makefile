@@ -11,7 +11,11 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X github.com/gitopsd/gitopsd/internal/app.version=$(VERSION) \
 	-X github.com/gitopsd/gitopsd/internal/app.commit=$(COMMIT)
 
-.PHONY: build tools test cluster bench
+.PHONY: demo build tools test cluster bench
+
+## demo: start a local cluster, run gitopsd against examples/repo, show the loop
+demo: tools build
+	go run ./hack/demo
 
 ## build: compile bin/gitopsd
 build:

@@ -73,3 +73,15 @@ func TestApplyFailureExitsOne(t *testing.T) {
 		t.Errorf("apply of an unknown kind: exit %d\n%s", code, out)
 	}
 }
+
+// TestDeployManifestsApply applies deploy/, gitopsd's own in-cluster
+// installation, and waits for it to become healthy on the fake nodes.
+func TestDeployManifestsApply(t *testing.T) {
+	out, stderr, code := gitopsd(t, "apply", "--dir", "../../deploy", "--kubeconfig", env.Kubeconfig, "--wait", "--timeout", "60s")
+	if code != 0 {
+		t.Fatalf("apply deploy/: exit %d\n%s%s", code, out, stderr)
+	}
+	if !strings.Contains(out, "Deployment.apps/gitopsd-system/gitopsd") {
+		t.Errorf("deploy/ has no gitopsd Deployment:\n%s", out)
+	}
+}

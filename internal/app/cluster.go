@@ -6,6 +6,7 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 	"k8s.io/client-go/kubernetes"
@@ -27,10 +28,7 @@ func applyRequest(inst config.Installation, snap source.Snapshot, set *render.Ob
 	return apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: snap.URL, Commit: snap.Commit, Objects: set}
 }
 
-// applyOptions are the engine options of an installation: the defaults, its
-// prune setting and its ignore rules.
+// applyOptions are the engine options of an installation.
 func applyOptions(inst config.Installation) apply.Options {
-	opts := apply.DefaultOptions()
-	opts.Prune = inst.Prune
-	return opts
+	return reconcile.ApplyOptions(apply.DefaultOptions(), inst)
 }

@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"reflect"
+	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/schedule"
+)
 
 // FileName is the name of the configuration file at the repository root.
 const FileName = "gitopsd.yaml"
@@ -44,6 +49,20 @@ type Installation struct {
 	Interval time.Duration
 	// Timeout bounds the wait for applied objects to become healthy.
 	Timeout time.Duration
+	// Ignore lists fields gitopsd neither sets, reports nor corrects.
+	Ignore []IgnoreRule
+	// Windows say when changes may apply; none means always.
+	Windows schedule.Windows
+}
+
+// Equal reports whether two installations are configured alike.
+func (inst Installation) Equal(other Installation) bool { return reflect.DeepEqual(inst, other) }
+
+// IgnoreRule names fields, as JSON pointers, of the objects it selects.
+// Empty selectors match every object of the kind.
+type IgnoreRule struct {
+	Group, Kind, Namespace, Name string
+	Paths                        []string
 }
 
 // Installation returns the installation called name.

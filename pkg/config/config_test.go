@@ -2,9 +2,12 @@ package config
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/gitopsd/gitopsd/pkg/schedule"
 	"time"
 )
 
@@ -26,19 +29,31 @@ installations:
     drift: report
     interval: 30s
     timeout: 2m
+    ignore:
+      - group: apps
+        kind: Deployment
+        paths: [/spec/replicas]
+    windows:
+      - kind: deny
+        schedule: "0 9 * * 1-5"
+        duration: 8h
+        timezone: Europe/Berlin
 `), repo)
 	if err != nil {
 		t.Fatal(err)
 	}
+	deny, _ := schedule.NewWindow(schedule.Deny, "0 9 * * 1-5", 8*time.Hour, "Europe/Berlin")
 	want := []Installation{
 		{Name: "web", Path: "apps/web", Prune: true, Drift: DriftCorrect, Interval: DefaultInterval, Timeout: DefaultTimeout},
-		{Name: "db", Path: "apps/db", Namespace: "data", Prune: false, Drift: DriftReport, Interval: 30 * time.Second, Timeout: 2 * time.Minute},
+		{Name: "db", Path: "apps/db", Namespace: "data", Prune: false, Drift: DriftReport, Interval: 30 * time.Second, Timeout: 2 * time.Minute,
+			Ignore:  []IgnoreRule{{Group: "apps", Kind: "Deployment", Paths: []string{"/spec/replicas"}}},
+			Windows: schedule.Windows{deny}},
 	}
 	if len(cfg.Installations) != len(want) {
 		t.Fatalf("got %d installations, want %d", len(cfg.Installations), len(want))
 	}
 	for i := range want {
-		if cfg.Installations[i] != want[i] {
+		if !reflect.DeepEqual(cfg.Installations[i], want[i]) {
 			t.Errorf("installation %d = %+v, want %+v", i, cfg.Installations[i], want[i])
 		}
 	}
@@ -86,6 +101,18 @@ func TestParseErrorsNameFileLineAndField(t *testing.T) {
 		{"empty list", "installations: []\n",
 			[]string{"gitopsd.yaml:1: installations: no installations listed"}},
 		{"empty file", "", []string{"gitopsd.yaml: empty file"}},
+		{"ignore rule without kind", "installations:\n  - name: web\n    path: apps/web\n    ignore:\n      - paths: [/spec/replicas]\n",
+			[]string{"gitopsd.yaml:5: installations[0].ignore[0].kind: required"}},
+		{"ignore path not a pointer", "installations:\n  - name: web\n    path: apps/web\n    ignore:\n      - kind: Deployment\n        paths: [spec.replicas]\n",
+			[]string{"gitopsd.yaml:6: installations[0].ignore[0].paths[0]: \"spec.replicas\" is not a JSON pointer"}},
+		{"bad cron", "installations:\n  - name: web\n    path: apps/web\n    windows:\n      - kind: deny\n        schedule: \"0 25 * * *\"\n        duration: 1h\n",
+			[]string{"gitopsd.yaml:6: installations[0].windows[0].schedule: schedule \"0 25 * * *\""}},
+		{"bad timezone", "installations:\n  - name: web\n    path: apps/web\n    windows:\n      - kind: allow\n        schedule: \"@daily\"\n        duration: 1h\n        timezone: Moon/Base\n",
+			[]string{"gitopsd.yaml:8: installations[0].windows[0].timezone: timezone \"Moon/Base\""}},
+		{"window without duration", "installations:\n  - name: web\n    path: apps/web\n    windows:\n      - kind: allow\n        schedule: \"@daily\"\n",
+			[]string{"gitopsd.yaml:5: installations[0].windows[0].duration: required"}},
+		{"bad window kind", "installations:\n  - name: web\n    path: apps/web\n    windows:\n      - kind: sometimes\n        schedule: \"@daily\"\n        duration: 1h\n",
+			[]string{"gitopsd.yaml:5: installations[0].windows[0].kind"}},
 		{"every mistake at once", "installations:\n  - name: web\n    path: ../x\n    interval: soon\n",
 			[]string{"installations[0].path", "installations[0].interval"}},
 	}

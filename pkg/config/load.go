@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitopsd/gitopsd/pkg/schedule"
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -21,13 +22,30 @@ type rawConfig struct {
 }
 
 type rawInstallation struct {
-	Name      string `yaml:"name"`
-	Path      string `yaml:"path"`
-	Namespace string `yaml:"namespace"`
-	Prune     *bool  `yaml:"prune"`
-	Drift     string `yaml:"drift"`
-	Interval  string `yaml:"interval"`
-	Timeout   string `yaml:"timeout"`
+	Name      string      `yaml:"name"`
+	Path      string      `yaml:"path"`
+	Namespace string      `yaml:"namespace"`
+	Prune     *bool       `yaml:"prune"`
+	Drift     string      `yaml:"drift"`
+	Interval  string      `yaml:"interval"`
+	Timeout   string      `yaml:"timeout"`
+	Ignore    []rawIgnore `yaml:"ignore"`
+	Windows   []rawWindow `yaml:"windows"`
+}
+
+type rawIgnore struct {
+	Group     string   `yaml:"group"`
+	Kind      string   `yaml:"kind"`
+	Namespace string   `yaml:"namespace"`
+	Name      string   `yaml:"name"`
+	Paths     []string `yaml:"paths"`
+}
+
+type rawWindow struct {
+	Kind     string `yaml:"kind"`
+	Schedule string `yaml:"schedule"`
+	Duration string `yaml:"duration"`
+	Timezone string `yaml:"timezone"`
 }
 
 // Load reads gitopsd.yaml from the root of repo and checks that each
@@ -129,7 +147,69 @@ func (v *validator) installation(n *yaml.Node, at string, r rawInstallation, rep
 	check("interval", err)
 	_, err = parseDuration(r.Timeout)
 	check("timeout", err)
-	return defaults(r)
+	inst := defaults(r)
+	inst.Ignore = v.ignoreRules(field(n, "ignore"), at+".ignore", r.Ignore)
+	inst.Windows = v.windows(field(n, "windows"), at+".windows", r.Windows)
+	return inst
+}
+
+// ignoreRules validates ignore rules: each names a kind and JSON pointers.
+func (v *validator) ignoreRules(n *yaml.Node, at string, raw []rawIgnore) []IgnoreRule {
+	var rules []IgnoreRule
+	for i, r := range raw {
+		item, where := n.Content[i], fmt.Sprintf("%s[%d]", at, i)
+		if r.Kind == "" {
+			v.report(item, where+".kind", errors.New("required; name the kind whose fields to ignore"))
+		}
+		if len(r.Paths) == 0 {
+			v.report(item, where+".paths", errors.New("required; list JSON pointers such as /spec/replicas"))
+		}
+		for j, p := range r.Paths {
+			if !strings.HasPrefix(p, "/") {
+				v.report(field(item, "paths").Content[j], fmt.Sprintf("%s.paths[%d]", where, j), fmt.Errorf("%q is not a JSON pointer; write it like /spec/replicas", p))
+			}
+		}
+		rules = append(rules, IgnoreRule{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Paths: r.Paths})
+	}
+	return rules
+}
+
+// windows parses sync windows; a bad cron expression or time zone is an
+// error with its line.
+func (v *validator) windows(n *yaml.Node, at string, raw []rawWindow) schedule.Windows {
+	var ws schedule.Windows
+	for i, r := range raw {
+		item, where := n.Content[i], fmt.Sprintf("%s[%d]", at, i)
+		d, err := parseDuration(r.Duration)
+		if err == nil && d == 0 {
+			err = errors.New("required, such as 2h")
+		}
+		if err != nil {
+			v.report(orNode(field(item, "duration"), item), where+".duration", err)
+			continue
+		}
+		w, err := schedule.NewWindow(schedule.Kind(r.Kind), r.Schedule, d, r.Timezone)
+		if err != nil {
+			key := "schedule"
+			switch {
+			case strings.HasPrefix(err.Error(), "kind"):
+				key = "kind"
+			case strings.HasPrefix(err.Error(), "timezone"):
+				key = "timezone"
+			}
+			v.report(orNode(field(item, key), item), where+"."+key, err)
+			continue
+		}
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+func orNode(n, fallback *yaml.Node) *yaml.Node {
+	if n != nil {
+		return n
+	}
+	return fallback
 }
 
 func validName(name string, required bool) error {

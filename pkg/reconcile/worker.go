@@ -44,7 +44,7 @@ func newWorker(r *Reconciler, inst config.Installation) *worker {
 func (w *worker) update(inst config.Installation, snap source.Snapshot) {
 	w.mu.Lock()
 	newCommit := snap.Commit != w.snap.Commit
-	changed := newCommit || inst != w.inst
+	changed := newCommit || !inst.Equal(w.inst)
 	w.inst, w.snap = inst, snap
 	w.status.Path, w.status.SourceCommit = inst.Path, snap.Commit
 	if newCommit && w.cancelWait != nil {
@@ -127,8 +127,7 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installatio
 	if err != nil {
 		return nil, err
 	}
-	opts := w.r.opts.Apply
-	opts.Prune = inst.Prune
+	opts := ApplyOptions(w.r.opts.Apply, inst)
 	req := apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: w.r.opts.Source, Commit: snap.Commit, Objects: set}
 	cs, err := w.r.applier.Apply(ctx, req, opts)
 	if err != nil {

@@ -44,7 +44,7 @@ func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*Change
 		return nil, err
 	}
 	prevIdx := prev.Index()
-	decide(items, prevIdx, live)
+	decide(items, prevIdx, live, opts)
 
 	if !opts.DryRun {
 		if err := m.savePending(ctx, prev, items, req.Source); err != nil {
@@ -72,7 +72,8 @@ func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*Change
 	if opts.DryRun {
 		return cs, nil
 	}
-	return cs, m.saveFinal(ctx, prev, items, kept, req, opts.Prune, cs.Err() == nil)
+	cs.Owned, err = m.saveFinal(ctx, prev, items, kept, req, opts.Prune, cs.Err() == nil)
+	return cs, err
 }
 
 // applyStage applies the stage's undecided items concurrently. Objects whose
@@ -186,7 +187,7 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 	gvk := it.obj.GroupVersionKind()
 	it.entry = inventory.Entry{
 		Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: it.key.Namespace, Name: it.key.Name,
-		Digest: it.digest, Fields: fieldsHash(applied),
+		Digest: it.digest, Fields: FieldsHash(applied),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
 )
 
@@ -43,6 +44,9 @@ type ChangeSet struct {
 	DryRun       bool
 	Changes      []Change
 	Duration     time.Duration
+	// Owned is what the installation owns after the apply, as recorded in
+	// its inventory; nil for a dry run.
+	Owned []inventory.Entry
 }
 
 // Counts returns the number of changes per action.

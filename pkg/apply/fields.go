@@ -13,10 +13,10 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 )
 
-// fieldsHash hashes the set of fields gitopsd manages on obj. Another
+// FieldsHash hashes the set of fields gitopsd manages on obj. Another
 // writer that changes one of those fields takes it over, which changes the
 // set, so an unchanged hash means nobody touched what gitopsd applied.
-func fieldsHash(obj metav1.Object) string {
+func FieldsHash(obj metav1.Object) string {
 	for _, f := range obj.GetManagedFields() {
 		if f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply && f.Subresource == "" && f.FieldsV1 != nil {
 			sum := sha256.Sum256(f.FieldsV1.Raw)

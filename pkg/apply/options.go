@@ -21,6 +21,12 @@ type Options struct {
 	// Ignore lists fields gitopsd neither sets nor corrects, such as the
 	// replicas of a Deployment scaled by an autoscaler.
 	Ignore []IgnoreRule
+	// ReportDrift leaves objects that changed in the cluster but not in Git
+	// as they are (skipped, with the reason): drift is only reported.
+	ReportDrift bool
+	// Hold lists objects whose drift is not corrected now, with the reason
+	// (such as a fight with another writer).
+	Hold map[render.Key]string
 }
 
 // DefaultOptions apply 8 objects at a time, prune, and take over the fields

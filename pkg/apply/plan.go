@@ -192,9 +192,10 @@ func kinds(items []*item, prev *inventory.Inventory) []schema.GroupVersionKind {
 }
 
 // decide marks what need not be sent: objects whose digest was applied
-// before and whose gitopsd-managed fields nobody changed since, and objects
-// opted out of reconciliation.
-func decide(items []*item, prev map[render.Key]inventory.Entry, live map[render.Key]*metav1.PartialObjectMetadata) {
+// before and whose gitopsd-managed fields nobody changed since, objects
+// opted out of reconciliation, and drifted objects that are only reported or
+// held.
+func decide(items []*item, prev map[render.Key]inventory.Entry, live map[render.Key]*metav1.PartialObjectMetadata, opts Options) {
 	for _, it := range items {
 		it.prev, it.owned = prev[it.key]
 		it.live = live[it.key]
@@ -205,9 +206,20 @@ func decide(items []*item, prev map[render.Key]inventory.Entry, live map[render.
 			it.skip("reconcile disabled by annotation " + AnnotationReconcile)
 			continue
 		}
-		if it.owned && it.live != nil && it.prev.Digest == it.digest && it.prev.Fields != "" && it.prev.Fields == fieldsHash(it.live) {
+		sameInGit := it.owned && it.prev.Digest == it.digest && it.prev.Fields != ""
+		if !sameInGit {
+			continue
+		}
+		if it.live != nil && it.prev.Fields == FieldsHash(it.live) {
 			it.change = Change{Key: it.key, Version: it.obj.GroupVersionKind().Version, Action: Unchanged}
 			it.entry = it.prev
+			continue
+		}
+		// Changed in the cluster, not in Git: drift.
+		if reason, held := opts.Hold[it.key]; held {
+			it.skip(reason)
+		} else if opts.ReportDrift {
+			it.skip("drifted from Git; reported, not corrected (drift: report)")
 		}
 	}
 }

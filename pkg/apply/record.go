@@ -34,8 +34,8 @@ func (m *Manager) savePending(ctx context.Context, prev *inventory.Inventory, it
 // saveFinal records what the installation owns after the apply: every
 // desired object and the stale ones that could not be pruned. The commit is
 // recorded only when every object applied. Nothing is written when nothing
-// changed.
-func (m *Manager) saveFinal(ctx context.Context, prev *inventory.Inventory, items []*item, kept []inventory.Entry, req Request, prune, complete bool) error {
+// changed. It returns the entries owned.
+func (m *Manager) saveFinal(ctx context.Context, prev *inventory.Inventory, items []*item, kept []inventory.Entry, req Request, prune, complete bool) ([]inventory.Entry, error) {
 	next := *prev
 	next.Prune, next.Source = prune, req.Source
 	if complete {
@@ -52,9 +52,9 @@ func (m *Manager) saveFinal(ctx context.Context, prev *inventory.Inventory, item
 	next.Entries = append(next.Entries, kept...)
 	next.Sort()
 	if next.Commit == prev.Commit && next.Prune == prev.Prune && next.Source == prev.Source && slices.Equal(next.Entries, prev.Entries) {
-		return nil
+		return next.Entries, nil
 	}
-	return m.inventories.Save(ctx, &next)
+	return next.Entries, m.inventories.Save(ctx, &next)
 }
 
 // stale returns the inventory entries no longer rendered.

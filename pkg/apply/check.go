@@ -1,0 +1,158 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/render"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+)
+
+// Drift is how a live object differs from what Git says.
+type Drift struct {
+	Key render.Key
+	// Deleted is set when the object is gone, or no longer carries the
+	// installation's label.
+	Deleted bool
+	// Fields are the paths a server-side apply would change, such as
+	// spec.replicas or metadata.labels.app.
+	Fields []string
+	// Managers are the field managers other than gitopsd that wrote the
+	// object since gitopsd did, most recent first.
+	Managers []string
+}
+
+// CheckDrift confirms drift of the objects keys of req: it reads each live
+// object and compares it with a server-side dry run of Git's version, so
+// that defaulting and fields gitopsd does not manage never count. Objects
+// that did not drift are left out of the result.
+func (m *Manager) CheckDrift(ctx context.Context, req Request, opts Options, keys []render.Key) ([]Drift, error) {
+	items, err := m.prepare(req, opts)
+	if err != nil {
+		return nil, err
+	}
+	var drifts []Drift
+	for _, it := range items {
+		if !slices.Contains(keys, it.key) || it.mapping == nil || it.obj.GetAnnotations()[AnnotationReconcile] == disabled {
+			continue
+		}
+		d, err := m.checkItem(ctx, it, req.Installation)
+		if err != nil {
+			return nil, err
+		}
+		if d != nil {
+			drifts = append(drifts, *d)
+		}
+	}
+	return drifts, nil
+}
+
+func (m *Manager) checkItem(ctx context.Context, it *item, installation string) (*Drift, error) {
+	client := m.resource(it.mapping, it.key.Namespace)
+	live, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return &Drift{Key: it.key, Deleted: true}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", it.key, err)
+	}
+	managers := writersSince(live)
+	if live.GetLabels()[LabelInstallation] != installation {
+		return &Drift{Key: it.key, Deleted: true, Fields: []string{"metadata.labels." + LabelInstallation}, Managers: managers}, nil
+	}
+	data, err := json.Marshal(it.obj.Object)
+	if err != nil {
+		return nil, err
+	}
+	after, err := client.Patch(ctx, it.key.Name, types.ApplyPatchType, data, metav1.PatchOptions{
+		FieldManager: FieldManager, Force: ptr.To(true), DryRun: []string{metav1.DryRunAll},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dry-run %s: %s", it.key, apiMessage(err))
+	}
+	fields := differences("", comparable(live), comparable(after))
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	return &Drift{Key: it.key, Fields: fields, Managers: managers}, nil
+}
+
+// differences lists the paths at which a and b differ.
+func differences(path string, a, b any) []string {
+	if reflect.DeepEqual(a, b) {
+		return nil
+	}
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if aok && bok {
+		keys := map[string]bool{}
+		for k := range am {
+			keys[k] = true
+		}
+		for k := range bm {
+			keys[k] = true
+		}
+		var out []string
+		for k := range keys {
+			out = append(out, differences(join(path, k), am[k], bm[k])...)
+		}
+		sort.Strings(out)
+		return out
+	}
+	al, aok := a.([]any)
+	bl, bok := b.([]any)
+	if aok && bok && len(al) == len(bl) {
+		var out []string
+		for i := range al {
+			out = append(out, differences(path+"["+strconv.Itoa(i)+"]", al[i], bl[i])...)
+		}
+		return out
+	}
+	return []string{path}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// writersSince lists the managers other than gitopsd that wrote obj at or
+// after gitopsd's last apply, most recent first.
+func writersSince(obj metav1.Object) []string {
+	var ours time.Time
+	for _, f := range obj.GetManagedFields() {
+		if f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply && f.Time != nil {
+			ours = f.Time.Time
+		}
+	}
+	type write struct {
+		manager string
+		at      time.Time
+	}
+	var writes []write
+	for _, f := range obj.GetManagedFields() {
+		if f.Manager == FieldManager || f.Subresource == "status" || f.Time == nil || f.Time.Time.Before(ours) {
+			continue
+		}
+		writes = append(writes, write{f.Manager, f.Time.Time})
+	}
+	sort.SliceStable(writes, func(i, j int) bool { return writes[i].at.After(writes[j].at) })
+	var managers []string
+	for _, w := range writes {
+		if !slices.Contains(managers, w.manager) {
+			managers = append(managers, w.manager)
+		}
+	}
+	return managers
+}

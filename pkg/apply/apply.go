@@ -87,11 +87,11 @@ func (m *Manager) applyStage(ctx context.Context, stage render.Stage, items []*i
 			continue
 		}
 		if it.mapping == nil {
-			if crd, failed := failedCRDs[it.obj.GroupVersionKind().GroupKind()]; failed {
+			if crd, failed := failedCRDs[it.gvk.GroupKind()]; failed {
 				it.skip(fmt.Sprintf("its CustomResourceDefinition %s failed", crd))
 				continue
 			}
-			mapping, err := m.mapping(it.obj.GroupVersionKind())
+			mapping, err := m.mapping(it.gvk)
 			if opts.DryRun && err != nil {
 				it.skip("its CustomResourceDefinition is created by this apply")
 				continue
@@ -128,8 +128,8 @@ func failedDefinitions(items []*item) map[schema.GroupKind]string {
 	failed := map[schema.GroupKind]string{}
 	for _, it := range items {
 		if it.key.Kind == "CustomResourceDefinition" && (it.change.Action == Failed || it.change.Action == Skipped) {
-			group, _, _ := unstructured.NestedString(it.obj.Object, "spec", "group")
-			kind, _, _ := unstructured.NestedString(it.obj.Object, "spec", "names", "kind")
+			group, _, _ := unstructured.NestedString(it.src.Object, "spec", "group")
+			kind, _, _ := unstructured.NestedString(it.src.Object, "spec", "names", "kind")
 			failed[schema.GroupKind{Group: group, Kind: kind}] = it.key.Name
 		}
 	}
@@ -146,7 +146,7 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 			return
 		}
 	}
-	data, err := json.Marshal(it.obj.Object)
+	data, err := json.Marshal(it.object().Object)
 	if err != nil {
 		it.fail(fmt.Errorf("%s: %w", it.key, err))
 		return
@@ -157,12 +157,12 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 	}
 	reason := ""
 	applied, err := client.Patch(ctx, it.key.Name, types.ApplyPatchType, data, patchOpts)
-	if immutable(err) && it.obj.GetAnnotations()[AnnotationRecreate] == "true" && !opts.DryRun {
+	if immutable(err) && it.src.GetAnnotations()[AnnotationRecreate] == "true" && !opts.DryRun {
 		reason = "recreated: the change touches an immutable field"
 		applied, err = m.recreate(ctx, it, data, patchOpts)
 	}
 	if opts.DryRun && it.namespaceInSet && namespaceMissing(err, it.key.Namespace) {
-		it.change = Change{Key: it.key, Version: it.obj.GroupVersionKind().Version, Action: Created, Reason: "its namespace is created by this apply"}
+		it.change = Change{Key: it.key, Version: it.gvk.Version, Action: Created, Reason: "its namespace is created by this apply"}
 		return
 	}
 	switch {
@@ -183,8 +183,8 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 	if opts.DryRun && it.live == nil {
 		action = Created
 	}
-	it.change = Change{Key: it.key, Version: it.obj.GroupVersionKind().Version, Action: action, Reason: reason}
-	gvk := it.obj.GroupVersionKind()
+	it.change = Change{Key: it.key, Version: it.gvk.Version, Action: action, Reason: reason}
+	gvk := it.gvk
 	it.entry = inventory.Entry{
 		Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: it.key.Namespace, Name: it.key.Name,
 		Digest: it.digest, Fields: FieldsHash(applied),

@@ -42,7 +42,7 @@ func (m *Manager) CheckDrift(ctx context.Context, req Request, opts Options, key
 	}
 	var drifts []Drift
 	for _, it := range items {
-		if !slices.Contains(keys, it.key) || it.mapping == nil || it.obj.GetAnnotations()[AnnotationReconcile] == disabled {
+		if !slices.Contains(keys, it.key) || it.mapping == nil || it.src.GetAnnotations()[AnnotationReconcile] == disabled {
 			continue
 		}
 		d, err := m.checkItem(ctx, it, req.Installation)
@@ -69,7 +69,7 @@ func (m *Manager) checkItem(ctx context.Context, it *item, installation string) 
 	if live.GetLabels()[LabelInstallation] != installation {
 		return &Drift{Key: it.key, Deleted: true, Fields: []string{"metadata.labels." + LabelInstallation}, Managers: managers}, nil
 	}
-	data, err := json.Marshal(it.obj.Object)
+	data, err := json.Marshal(it.object().Object)
 	if err != nil {
 		return nil, err
 	}

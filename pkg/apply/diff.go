@@ -88,12 +88,12 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 	if it.decided() && it.change.Action == Failed {
 		return &ObjectDiff{Key: it.key, Action: Failed, Reason: it.change.Reason}, nil
 	}
-	if it.obj.GetAnnotations()[AnnotationReconcile] == disabled {
+	if it.src.GetAnnotations()[AnnotationReconcile] == disabled {
 		return nil, nil
 	}
 	if it.mapping == nil {
 		// Its CustomResourceDefinition is not in the cluster yet.
-		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.obj, it.key)}, nil
+		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key)}, nil
 	}
 	client := m.resource(it.mapping, it.key.Namespace)
 	current, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
@@ -102,7 +102,7 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("read %s: %w", it.key, err)
 	}
-	data, err := json.Marshal(it.obj.Object)
+	data, err := json.Marshal(it.object().Object)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 		FieldManager: FieldManager, Force: ptr.To(true), DryRun: []string{metav1.DryRunAll},
 	})
 	if namespaceMissing(err, it.key.Namespace) && it.namespaceInSet {
-		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.obj, it.key)}, nil
+		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key)}, nil
 	}
 	if err != nil {
 		reason := apiMessage(err)

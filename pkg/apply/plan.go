@@ -2,6 +2,8 @@ package apply
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -17,7 +19,10 @@ import (
 
 // item is one desired object on its way to the cluster.
 type item struct {
-	obj     *unstructured.Unstructured
+	src     *unstructured.Unstructured // as rendered; shared, never modified
+	obj     *unstructured.Unstructured // as applied; built by object() when needed
+	prep    *preparation
+	gvk     schema.GroupVersionKind
 	key     render.Key
 	stage   render.Stage
 	digest  string
@@ -32,14 +37,39 @@ type item struct {
 	entry          inventory.Entry
 }
 
+// preparation is what turns a rendered object into the applied one.
+type preparation struct {
+	installation string
+	ignore       []IgnoreRule
+}
+
+// object returns the object as applied: a copy of the rendered one,
+// labelled with the installation, in its resolved namespace, and
+// normalised. Only objects that are sent pay for the copy.
+func (it *item) object() *unstructured.Unstructured {
+	if it.obj == nil {
+		u := it.src.DeepCopy()
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[LabelInstallation] = it.prep.installation
+		u.SetLabels(labels)
+		u.SetNamespace(it.key.Namespace)
+		normalize(u, it.key, it.prep.ignore)
+		it.obj = u
+	}
+	return it.obj
+}
+
 func (it *item) decided() bool { return it.change.Action != "" }
 
 func (it *item) fail(err error) {
-	it.change = Change{Key: it.key, Version: it.obj.GroupVersionKind().Version, Action: Failed, Reason: err.Error(), Err: err}
+	it.change = Change{Key: it.key, Version: it.gvk.Version, Action: Failed, Reason: err.Error(), Err: err}
 }
 
 func (it *item) skip(reason string) {
-	it.change = Change{Key: it.key, Version: it.obj.GroupVersionKind().Version, Action: Skipped, Reason: reason}
+	it.change = Change{Key: it.key, Version: it.gvk.Version, Action: Skipped, Reason: reason}
 }
 
 // ownedEntry is what the inventory keeps for an object that was not applied
@@ -49,59 +79,61 @@ func (it *item) ownedEntry() inventory.Entry {
 	if it.owned {
 		return it.prev
 	}
-	gvk := it.obj.GroupVersionKind()
+	gvk := it.gvk
 	return inventory.Entry{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: it.key.Namespace, Name: it.key.Name}
 }
 
-// prepare copies the rendered objects and makes them what gitopsd applies:
-// labelled with the installation, normalised, and with namespaces resolved.
+// prepare resolves each rendered object's kind, namespace and digest as
+// gitopsd applies it; the applied copies are built later, for the objects
+// that are sent.
 func (m *Manager) prepare(req Request, opts Options) ([]*item, error) {
 	crdScopes := crdScopes(req.Objects)
 	defaultNS := req.Namespace
 	if defaultNS == "" {
 		defaultNS = metav1.NamespaceDefault
 	}
+	prep := &preparation{installation: req.Installation, ignore: opts.Ignore}
+	type lookup struct {
+		mapping *meta.RESTMapping
+		err     error
+	}
+	mappings := map[schema.GroupVersionKind]lookup{}
 	items := make([]*item, 0, len(req.Objects.Objects))
 	seen := map[render.Key]bool{}
 	for _, o := range req.Objects.Objects {
-		u := o.DeepCopy()
-		labels := u.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
+		it := &item{src: o.Unstructured, prep: prep, gvk: o.GroupVersionKind(), stage: render.StageOf(o.Unstructured)}
+		l, ok := mappings[it.gvk]
+		if !ok {
+			l.mapping, l.err = m.mapping(it.gvk)
+			mappings[it.gvk] = l
 		}
-		labels[LabelInstallation] = req.Installation
-		u.SetLabels(labels)
-		it := &item{obj: u, stage: render.StageOf(u)}
-		gvk := u.GroupVersionKind()
 		namespaced, known := false, true
-		mapping, mapErr := m.mapping(gvk)
 		var unknown *UnknownKindError
 		switch {
-		case mapErr == nil:
-			it.mapping = mapping
-			namespaced = mapping.Scope.Name() == meta.RESTScopeNameNamespace
-		case errors.As(mapErr, &unknown):
-			scope, inSet := crdScopes[gvk.GroupKind()]
+		case l.err == nil:
+			it.mapping = l.mapping
+			namespaced = l.mapping.Scope.Name() == meta.RESTScopeNameNamespace
+		case errors.As(l.err, &unknown):
+			scope, inSet := crdScopes[it.gvk.GroupKind()]
 			namespaced, known = scope == meta.RESTScopeNameNamespace, inSet
 		default:
-			return nil, mapErr
+			return nil, l.err
 		}
+		it.key = render.Key{Group: it.gvk.Group, Kind: it.gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
 		switch {
-		case namespaced && u.GetNamespace() == "":
-			u.SetNamespace(defaultNS)
+		case namespaced && it.key.Namespace == "":
+			it.key.Namespace = defaultNS
 		case known && !namespaced:
-			u.SetNamespace("")
+			it.key.Namespace = ""
 		}
-		it.key = render.KeyOf(u)
-		normalize(u, it.key, opts.Ignore)
-		digest, err := render.Digest(u)
+		digest, err := appliedDigest(o, it.key, prep)
 		if err != nil {
 			return nil, fmt.Errorf("digest %s: %w", it.key, err)
 		}
-		it.digest = digest[:32]
+		it.digest = digest
 		switch {
 		case !known:
-			it.fail(fmt.Errorf("%s: %w", it.key, mapErr))
+			it.fail(fmt.Errorf("%s: %w", it.key, l.err))
 		case seen[it.key]:
 			it.fail(fmt.Errorf("%s is rendered twice once namespaces are set (namespace %q is the default)", it.key, defaultNS))
 		}
@@ -112,6 +144,28 @@ func (m *Manager) prepare(req Request, opts Options) ([]*item, error) {
 		it.namespaceInSet = seen[render.Key{Kind: "Namespace", Name: it.key.Namespace}]
 	}
 	return items, nil
+}
+
+// appliedDigest identifies the object as applied without building it: the
+// rendered digest, and everything preparation adds or takes away.
+func appliedDigest(o render.Object, key render.Key, prep *preparation) (string, error) {
+	d := o.Digest
+	if d == "" {
+		var err error
+		if d, err = render.Digest(o.Unstructured); err != nil {
+			return "", err
+		}
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "applied/v1\x00%s\x00%s\x00%s", d, prep.installation, key.Namespace)
+	for _, r := range prep.ignore {
+		if r.Matches(key) {
+			for _, p := range r.Paths {
+				fmt.Fprintf(h, "\x00%s", p)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32], nil
 }
 
 // crdScopes maps the kinds defined by CustomResourceDefinitions in set to
@@ -183,7 +237,7 @@ func kinds(items []*item, prev *inventory.Inventory) []schema.GroupVersionKind {
 		}
 	}
 	for _, it := range items {
-		add(it.obj.GroupVersionKind())
+		add(it.gvk)
 	}
 	for _, e := range prev.Entries {
 		add(schema.GroupVersionKind{Group: e.Group, Version: e.Version, Kind: e.Kind})
@@ -202,7 +256,7 @@ func decide(items []*item, prev map[render.Key]inventory.Entry, live map[render.
 		if it.decided() {
 			continue
 		}
-		if it.obj.GetAnnotations()[AnnotationReconcile] == disabled {
+		if it.src.GetAnnotations()[AnnotationReconcile] == disabled {
 			it.skip("reconcile disabled by annotation " + AnnotationReconcile)
 			continue
 		}
@@ -211,7 +265,7 @@ func decide(items []*item, prev map[render.Key]inventory.Entry, live map[render.
 			continue
 		}
 		if it.live != nil && it.prev.Fields == FieldsHash(it.live) {
-			it.change = Change{Key: it.key, Version: it.obj.GroupVersionKind().Version, Action: Unchanged}
+			it.change = Change{Key: it.key, Version: it.gvk.Version, Action: Unchanged}
 			it.entry = it.prev
 			continue
 		}

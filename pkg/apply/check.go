@@ -29,6 +29,9 @@ type Drift struct {
 	// Managers are the field managers other than gitopsd that wrote the
 	// object since gitopsd did, most recent first.
 	Managers []string
+	// ChangedAt is when the most recent of them wrote (to the second);
+	// zero when unknown, as for a deletion.
+	ChangedAt time.Time
 }
 
 // CheckDrift confirms drift of the objects keys of req: it reads each live
@@ -65,9 +68,9 @@ func (m *Manager) checkItem(ctx context.Context, it *item, installation string) 
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", it.key, err)
 	}
-	managers := writersSince(live)
+	managers, changedAt := writersSince(live)
 	if live.GetLabels()[LabelInstallation] != installation {
-		return &Drift{Key: it.key, Deleted: true, Fields: []string{"metadata.labels." + LabelInstallation}, Managers: managers}, nil
+		return &Drift{Key: it.key, Deleted: true, Fields: []string{"metadata.labels." + LabelInstallation}, Managers: managers, ChangedAt: changedAt}, nil
 	}
 	data, err := json.Marshal(it.object().Object)
 	if err != nil {
@@ -83,7 +86,7 @@ func (m *Manager) checkItem(ctx context.Context, it *item, installation string) 
 	if len(fields) == 0 {
 		return nil, nil
 	}
-	return &Drift{Key: it.key, Fields: fields, Managers: managers}, nil
+	return &Drift{Key: it.key, Fields: fields, Managers: managers, ChangedAt: changedAt}, nil
 }
 
 // differences lists the paths at which a and b differ.
@@ -128,8 +131,10 @@ func join(path, key string) string {
 }
 
 // writersSince lists the managers other than gitopsd that wrote obj at or
-// after gitopsd's last apply, most recent first.
-func writersSince(obj metav1.Object) []string {
+// after gitopsd's last apply, most recent first, and when the last wrote.
+// Writes through a subresource such as scale carry no time; they count as
+// recent.
+func writersSince(obj metav1.Object) ([]string, time.Time) {
 	var ours time.Time
 	for _, f := range obj.GetManagedFields() {
 		if f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply && f.Time != nil {
@@ -138,21 +143,29 @@ func writersSince(obj metav1.Object) []string {
 	}
 	type write struct {
 		manager string
-		at      time.Time
+		at      time.Time // zero when not recorded
 	}
 	var writes []write
 	for _, f := range obj.GetManagedFields() {
-		if f.Manager == FieldManager || f.Subresource == "status" || f.Time == nil || f.Time.Time.Before(ours) {
+		if f.Manager == FieldManager || f.Subresource == "status" || (f.Time != nil && f.Time.Time.Before(ours)) {
 			continue
 		}
-		writes = append(writes, write{f.Manager, f.Time.Time})
+		w := write{manager: f.Manager}
+		if f.Time != nil {
+			w.at = f.Time.Time
+		}
+		writes = append(writes, w)
 	}
-	sort.SliceStable(writes, func(i, j int) bool { return writes[i].at.After(writes[j].at) })
+	sort.SliceStable(writes, func(i, j int) bool { return writes[i].at.After(writes[j].at) || writes[j].at.IsZero() && !writes[i].at.IsZero() })
 	var managers []string
+	var last time.Time
 	for _, w := range writes {
 		if !slices.Contains(managers, w.manager) {
 			managers = append(managers, w.manager)
 		}
+		if w.at.After(last) {
+			last = w.at
+		}
 	}
-	return managers
+	return managers, last
 }

@@ -99,6 +99,15 @@ func (m *Manager) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error
 	return mapping, nil
 }
 
+// Resource returns the API resource that serves gvk.
+func (m *Manager) Resource(gvk schema.GroupVersionKind) (schema.GroupVersionResource, error) {
+	mapping, err := m.mapping(gvk)
+	if err != nil {
+		return schema.GroupVersionResource{}, err
+	}
+	return mapping.Resource, nil
+}
+
 // resource returns the client for mapping in namespace.
 func (m *Manager) resource(mapping *meta.RESTMapping, namespace string) dynamic.ResourceInterface {
 	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {

@@ -1,0 +1,370 @@
+package drift
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/gitopsd/gitopsd/internal/testenv"
+	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/render"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/metadata"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { testenv.Main(m, testenv.API, &env) }
+
+// loop plays the reconciler: it applies an installation, tells the detector
+// what it owns, and re-applies when the detector asks for a correction.
+type loop struct {
+	t        *testing.T
+	ns       string
+	manager  *apply.Manager
+	detector *Detector
+	req      apply.Request
+	opts     apply.Options
+	correct  bool
+	requests *testenv.Requests // the detector's
+
+	mu      sync.Mutex
+	reports []Report
+	applies int
+}
+
+func newLoop(t *testing.T, correct bool, opts apply.Options, manifests ...string) *loop {
+	t.Helper()
+	l := &loop{t: t, ns: env.Namespace(t), opts: opts, correct: correct}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var err error
+	if l.manager, err = apply.NewManager(env.Config, inventory.NewStore(env.Client, l.ns), log); err != nil {
+		t.Fatal(err)
+	}
+	cfg, requests := testenv.CountRequests(env.Config)
+	l.requests = requests
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dopts := DefaultOptions()
+	dopts.OnReport = func(_ string, r Report) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.reports = append(l.reports, r)
+	}
+	l.detector = NewDetector(meta, l.manager, l.manager, func(string) { l.apply() }, nil, NewMetrics(), log, dopts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = l.detector.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	repo := fstest.MapFS{}
+	for i, m := range manifests {
+		repo[fmt.Sprintf("m%d.yaml", i)] = &fstest.MapFile{Data: []byte(strings.ReplaceAll(m, "NS", l.ns))}
+	}
+	set, err := render.NewRenderer(render.DefaultOptions()).Render(ctx, repo, "", ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.req = apply.Request{Installation: "app-" + l.ns, Namespace: l.ns, Objects: set}
+	l.apply()
+	return l
+}
+
+// apply reconciles once, as the reconciler's worker does.
+func (l *loop) apply() {
+	opts := l.opts
+	opts.ReportDrift = !l.correct
+	opts.Hold = l.detector.Holds(l.req.Installation)
+	cs, err := l.manager.Apply(context.Background(), l.req, opts)
+	if err == nil {
+		err = cs.Err()
+	}
+	if err != nil {
+		l.t.Error(err)
+		return
+	}
+	l.mu.Lock()
+	l.applies++
+	l.mu.Unlock()
+	l.detector.Track(Installation{Name: l.req.Installation, Request: l.req, Options: opts, Owned: cs.Owned, Correct: l.correct})
+}
+
+func (l *loop) reportsSoFar() []Report {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Report(nil), l.reports...)
+}
+
+// waitReport waits for a report on the object called name.
+func (l *loop) waitReport(name string, since int) (Report, time.Duration) {
+	l.t.Helper()
+	start := time.Now()
+	var found *Report
+	err := poll(10*time.Second, func() bool {
+		for _, r := range l.reportsSoFar()[since:] {
+			if r.Key.Name == name {
+				found = &r
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		l.t.Fatalf("no drift reported for %s; reports: %+v", name, l.reportsSoFar())
+	}
+	return *found, time.Since(start)
+}
+
+func (l *loop) kubectl(args ...string) {
+	l.t.Helper()
+	out, err := exec.Command(filepath.Join(testenv.BinDir(), "kubectl"), append([]string{"--kubeconfig", env.Kubeconfig, "-n", l.ns}, args...)...).CombinedOutput()
+	if err != nil {
+		l.t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+	}
+}
+
+func poll(timeout time.Duration, ok func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			return context.DeadlineExceeded
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}
+
+const (
+	configMap  = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: NS}\ndata: {mode: git}\n"
+	service    = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: NS}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n"
+	secret     = "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: NS}\nstringData: {password: hunter2}\n"
+	deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: NS}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx:1.27, ports: [{containerPort: 80}]}]
+`
+)
+
+func (l *loop) replicas() int32 {
+	d, err := env.Client.AppsV1().Deployments(l.ns).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return *d.Spec.Replicas
+}
+
+func TestCorrectsOutOfBandChanges(t *testing.T) {
+	ctx := context.Background()
+	l := newLoop(t, true, apply.DefaultOptions(), configMap, service, deployment)
+	cms := env.Client.CoreV1().ConfigMaps(l.ns)
+
+	// An edit of a field gitopsd set.
+	n := len(l.reportsSoFar())
+	cm, _ := cms.Get(ctx, "settings", metav1.GetOptions{})
+	cm.Data["mode"] = "edited"
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	r, took := l.waitReport("settings", n)
+	t.Logf("edit reported after %s: %+v", took, r)
+	if r.Action != Corrected || !contains(r.Fields, "data.mode") || !contains(r.Managers, "kubectl-edit") {
+		t.Errorf("edit: %+v, want data.mode by kubectl-edit, corrected", r)
+	}
+	waitFor(t, "the edit to be undone", func() bool {
+		cm, _ := cms.Get(ctx, "settings", metav1.GetOptions{})
+		return cm.Data["mode"] == "git"
+	})
+
+	// kubectl scale.
+	n = len(l.reportsSoFar())
+	l.kubectl("scale", "deployment/web", "--replicas=5")
+	r, took = l.waitReport("web", n)
+	t.Logf("scale reported after %s: %+v", took, r)
+	if !contains(r.Fields, "spec.replicas") || len(r.Managers) == 0 || !strings.HasPrefix(r.Managers[0], "kubectl") {
+		t.Errorf("scale: %+v", r)
+	}
+	waitFor(t, "replicas back to 2", func() bool { return l.replicas() == 2 })
+
+	// The installation label removed.
+	n = len(l.reportsSoFar())
+	l.kubectl("label", "configmap/settings", apply.LabelInstallation+"-")
+	r, took = l.waitReport("settings", n)
+	t.Logf("label removal reported after %s: %+v", took, r)
+	waitFor(t, "the label back", func() bool {
+		cm, _ := cms.Get(ctx, "settings", metav1.GetOptions{})
+		return cm.Labels[apply.LabelInstallation] == l.req.Installation
+	})
+
+	// A delete.
+	n = len(l.reportsSoFar())
+	l.kubectl("delete", "service/web")
+	r, took = l.waitReport("web", n)
+	t.Logf("delete reported after %s: %+v", took, r)
+	if !r.Deleted {
+		t.Errorf("delete: %+v", r)
+	}
+	waitFor(t, "the Service recreated", func() bool {
+		_, err := env.Client.CoreV1().Services(l.ns).Get(ctx, "web", metav1.GetOptions{})
+		return err == nil
+	})
+}
+
+func TestReportOnlyLeavesTheChange(t *testing.T) {
+	l := newLoop(t, false, apply.DefaultOptions(), deployment)
+	l.kubectl("scale", "deployment/web", "--replicas=4")
+	r, _ := l.waitReport("web", 0)
+	if r.Action != Reported || !contains(r.Fields, "spec.replicas") {
+		t.Errorf("report: %+v", r)
+	}
+	if got := l.detector.Reports(l.req.Installation); len(got) != 1 || got[0].Key.Name != "web" {
+		t.Errorf("Reports = %+v", got)
+	}
+	for range 3 {
+		l.apply() // the periodic reconcile must not correct it either
+	}
+	if got := l.replicas(); got != 4 {
+		t.Errorf("replicas = %d, want the scaled 4 left alone", got)
+	}
+}
+
+func TestNothingReportedWhenNothingChanged(t *testing.T) {
+	l := newLoop(t, true, apply.DefaultOptions(), service, deployment, secret, configMap)
+	waitFor(t, "the watches to sync", func() bool { return l.synced() })
+	l.requests.Reset()
+	for range 100 {
+		l.apply()
+	}
+	if r := l.reportsSoFar(); len(r) != 0 {
+		t.Errorf("defaulted fields reported as drift: %+v", r)
+	}
+	if reads, writes := l.requests.Counts(); reads+writes != 0 {
+		t.Errorf("the detector made %d requests while nothing changed: %v", reads+writes, l.requests.Log())
+	}
+}
+
+func TestIgnoredFieldIsLeftAlone(t *testing.T) {
+	opts := apply.DefaultOptions()
+	opts.Ignore = []apply.IgnoreRule{{Group: "apps", Kind: "Deployment", Paths: []string{"/spec/replicas"}}}
+	l := newLoop(t, true, opts, deployment, configMap)
+	l.kubectl("scale", "deployment/web", "--replicas=7")
+	// A change that is drift, after the scale, proves the scale was seen
+	// and passed over.
+	l.kubectl("annotate", "configmap/settings", "x=y")
+	cm, _ := env.Client.CoreV1().ConfigMaps(l.ns).Get(context.Background(), "settings", metav1.GetOptions{})
+	cm.Data["mode"] = "edited"
+	if _, err := env.Client.CoreV1().ConfigMaps(l.ns).Update(context.Background(), cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	l.waitReport("settings", 0)
+	for _, r := range l.reportsSoFar() {
+		if r.Key.Kind == "Deployment" {
+			t.Errorf("an ignored field was reported: %+v", r)
+		}
+	}
+	if got := l.replicas(); got != 7 {
+		t.Errorf("replicas = %d, want 7 left alone", got)
+	}
+}
+
+// TestFightIsHeld runs a writer that resets a field whenever gitopsd puts
+// it back; after a bounded number of corrections the object is held.
+func TestFightIsHeld(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := newLoop(t, true, apply.DefaultOptions(), configMap)
+	cms := env.Client.CoreV1().ConfigMaps(l.ns)
+	fighter := make(chan struct{})
+	go func() {
+		defer close(fighter)
+		for ctx.Err() == nil {
+			cm, err := cms.Get(ctx, "settings", metav1.GetOptions{})
+			if err == nil && cm.Data["mode"] != "theirs" {
+				cm.Data["mode"] = "theirs"
+				_, _ = cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "fighter"})
+			}
+			time.Sleep(20 * time.Millisecond) // the fighter's own pace
+		}
+	}()
+	var held Report
+	err := poll(20*time.Second, func() bool {
+		for _, r := range l.reportsSoFar() {
+			if r.Action == Held {
+				held = r
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatalf("no fight detected; reports: %+v", l.reportsSoFar())
+	}
+	if !strings.Contains(held.Message, "fighter keeps changing it back") {
+		t.Errorf("fight report %q does not name the other writer", held.Message)
+	}
+	corrections := 0
+	for _, r := range l.reportsSoFar() {
+		if r.Action == Corrected {
+			corrections++
+		}
+	}
+	if corrections > DefaultOptions().FightCorrections {
+		t.Errorf("%d corrections before holding, want at most %d", corrections, DefaultOptions().FightCorrections)
+	}
+	if holds := l.detector.Holds(l.req.Installation); len(holds) != 1 {
+		t.Errorf("holds = %v", holds)
+	}
+	// A reconcile now leaves the held object to the other writer.
+	l.apply()
+	cancel()
+	<-fighter
+	cm, _ := cms.Get(context.Background(), "settings", metav1.GetOptions{})
+	if cm.Data["mode"] != "theirs" {
+		t.Errorf("a held object was corrected anyway: %v", cm.Data)
+	}
+}
+
+// synced reports whether every watch has its initial list.
+func (l *loop) synced() bool {
+	l.detector.mu.Lock()
+	defer l.detector.mu.Unlock()
+	for _, w := range l.detector.watches {
+		if !w.informer.HasSynced() {
+			return false
+		}
+	}
+	return len(l.detector.watches) > 0
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	if err := poll(10*time.Second, ok); err != nil {
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+

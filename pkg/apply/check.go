@@ -156,7 +156,9 @@ func writersSince(obj metav1.Object) ([]string, time.Time) {
 		}
 		writes = append(writes, w)
 	}
-	sort.SliceStable(writes, func(i, j int) bool { return writes[i].at.After(writes[j].at) || writes[j].at.IsZero() && !writes[i].at.IsZero() })
+	sort.SliceStable(writes, func(i, j int) bool {
+		return writes[i].at.After(writes[j].at) || writes[j].at.IsZero() && !writes[i].at.IsZero()
+	})
 	var managers []string
 	var last time.Time
 	for _, w := range writes {

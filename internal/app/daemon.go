@@ -8,6 +8,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/internal/modules"
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	"github.com/gitopsd/gitopsd/pkg/render"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 )
 
@@ -153,6 +155,17 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	renderOpts := render.DefaultOptions()
 	renderOpts.AllowRemote, renderOpts.AllowHelm = d.flags.allowRemote, d.flags.allowHelm
 	d.reconciler = reconcile.New(d.poller, render.NewRenderer(renderOpts), manager, store, events, metrics, d.log, opts)
+	meta, err := metadata.NewForConfig(d.restConfig)
+	if err != nil {
+		stopEvents()
+		return nil, err
+	}
+	driftMetrics := drift.NewMetrics()
+	if err := driftMetrics.Register(d.metrics); err != nil {
+		stopEvents()
+		return nil, err
+	}
+	d.reconciler.SetDrift(drift.NewDetector(meta, manager, manager, d.reconciler.Trigger, events, driftMetrics, d.log, drift.DefaultOptions()))
 	d.mux.Handle("GET /api/v1/installations", d.statusHandler())
 	return modules.ServiceFunc(func(ctx context.Context) error {
 		defer stopEvents()

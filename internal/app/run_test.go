@@ -3,12 +3,14 @@ package app
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,6 +41,31 @@ func TestDaemonFollowsTheRepository(t *testing.T) {
 		t.Errorf("a pushed commit took %s to apply", took)
 	}
 
+	// Drift: staging is scaled by hand and put back within a second;
+	// production, with drift: report, is only reported.
+	kubectl(t, "-n", "mattermost-staging", "scale", "deployment/mattermost", "--replicas=4")
+	start = time.Now()
+	if err := pollUntil(5*time.Second, func() bool { return replicas(t, "mattermost-staging") == 1 }); err != nil {
+		t.Errorf("staging's hand-scaled replicas were not put back: %d", replicas(t, "mattermost-staging"))
+	}
+	t.Logf("drift corrected after %s", time.Since(start).Round(time.Millisecond))
+	kubectl(t, "-n", "mattermost-production", "scale", "deployment/mattermost", "--replicas=5")
+	s := d.waitFor(5*time.Second, "production's drift to be reported", func(s *statusResponse) bool {
+		in, _ := installation(s, "mattermost-production")
+		return len(in.Drift) == 1
+	})
+	prod, _ := installation(s, "mattermost-production")
+	if dr := prod.Drift[0]; dr.Object != "Deployment.apps/mattermost-production/mattermost" || dr.Action != "reported" || !contains(dr.Fields, "spec.replicas") {
+		t.Errorf("production drift: %+v", dr)
+	}
+	if got := replicas(t, "mattermost-production"); got != 5 {
+		t.Errorf("production replicas = %d, want the reported 5 left alone", got)
+	}
+	out, _, _ := gitopsd(t, "status", "--server", "http://"+d.addr)
+	if !strings.Contains(out, "drift:") || !strings.Contains(out, "spec.replicas changed by kubectl; reported") {
+		t.Errorf("gitopsd status does not show the drift:\n%s", out)
+	}
+
 	// An object removed from Git is pruned.
 	blackbox := "monitoring/blackbox.yaml"
 	data, _ := os.ReadFile(filepath.Join(repo.dir, blackbox))
@@ -55,7 +82,7 @@ func TestDaemonFollowsTheRepository(t *testing.T) {
 	repo.write("apps/checkout/kustomization.yaml", "resources: [namespace.yaml, deployment-green.yaml, service.yaml]\n")
 	broken := repo.commit("typo")
 	d.push("s3cret", repo.dir, "main", broken)
-	s := d.waitFor(10*time.Second, "checkout to fail and the others to stay ready", func(s *statusResponse) bool {
+	s = d.waitFor(10*time.Second, "checkout to fail and the others to stay ready", func(s *statusResponse) bool {
 		for _, in := range s.Installations {
 			if in.SourceCommit != broken || (in.Name == "checkout") != (in.Phase == reconcile.Failed) || (in.Name != "checkout" && in.Phase != reconcile.Ready) {
 				return false
@@ -123,6 +150,23 @@ func TestDaemonFollowsTheRepository(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Error("the daemon did not stop on SIGTERM")
 	}
+}
+
+func kubectl(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(testenv.BinDir(), "kubectl"), append([]string{"--kubeconfig", env.Kubeconfig}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+	}
+}
+
+func replicas(t *testing.T, ns string) int32 {
+	t.Helper()
+	d, err := env.Client.AppsV1().Deployments(ns).Get(context.Background(), "mattermost", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *d.Spec.Replicas
 }
 
 func pollUntil(timeout time.Duration, ok func() bool) error {

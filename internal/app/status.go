@@ -145,8 +145,26 @@ func printStatus(out io.Writer, s *statusResponse, now time.Time) {
 		for _, nr := range in.NotReady {
 			fmt.Fprintf(tw, "  not ready:\t%s\t\t\t\t%s\n", nr.Object, oneLine(nr.Message, 100))
 		}
+		for _, dr := range in.Drift {
+			fmt.Fprintf(tw, "  drift:\t%s\t\t\t\t%s\n", dr.Object, oneLine(driftLine(dr), 100))
+		}
 	}
 	tw.Flush()
+}
+
+func driftLine(d reconcile.DriftStatus) string {
+	what := strings.Join(d.Fields, ", ") + " changed"
+	if d.Deleted {
+		what = "deleted"
+	}
+	if len(d.Managers) > 0 {
+		what += " by " + strings.Join(d.Managers, ", ")
+	}
+	what += "; " + d.Action
+	if d.Message != "" {
+		what += ": " + d.Message
+	}
+	return what
 }
 
 func objectCounts(counts map[string]int) string {

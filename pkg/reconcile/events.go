@@ -36,6 +36,11 @@ func NewKubeEvents(client kubernetes.Interface, namespace string) (*KubeEvents, 
 	return &KubeEvents{recorder: recorder, client: client, namespace: namespace}, b.Shutdown
 }
 
+// ObjectEvent records an event on any object, such as a drifted one.
+func (k *KubeEvents) ObjectEvent(ref corev1.ObjectReference, eventType, reason, message string) {
+	k.recorder.Event(&ref, eventType, reason, message)
+}
+
 func (k *KubeEvents) Event(installation, eventType, reason, message string) {
 	ref := &corev1.ObjectReference{
 		APIVersion: "v1", Kind: "ConfigMap",

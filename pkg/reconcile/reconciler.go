@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/config"
+	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
@@ -36,7 +37,17 @@ type Inventories interface {
 	Delete(ctx context.Context, installation string) error
 }
 
+// Drift is what the reconciler needs from the drift detector.
+type Drift interface {
+	Track(inst drift.Installation)
+	Forget(name string)
+	Holds(name string) map[render.Key]string
+	Reports(name string) []drift.Report
+	Run(ctx context.Context) error
+}
+
 var (
+	_ Drift       = (*drift.Detector)(nil)
 	_ Snapshots   = (*source.Poller)(nil)
 	_ Applier     = (*apply.Manager)(nil)
 	_ Inventories = (*inventory.Store)(nil)
@@ -58,12 +69,14 @@ type Options struct {
 	ShutdownGrace time.Duration
 	// Apply holds engine options every installation starts from.
 	Apply apply.Options
+	// Now is the clock sync windows are read with; tests replace it.
+	Now func() time.Time
 }
 
 // DefaultOptions retry after 5s, doubling up to 5m, and give an apply 30s to
 // finish at shutdown.
 func DefaultOptions() Options {
-	return Options{RetryBase: 5 * time.Second, MaxBackoff: 5 * time.Minute, ShutdownGrace: 30 * time.Second, Apply: apply.DefaultOptions()}
+	return Options{RetryBase: 5 * time.Second, MaxBackoff: 5 * time.Minute, ShutdownGrace: 30 * time.Second, Apply: apply.DefaultOptions(), Now: time.Now}
 }
 
 // Reconciler keeps the cluster in step with the repository.
@@ -72,6 +85,7 @@ type Reconciler struct {
 	renderer    *render.Renderer
 	applier     Applier
 	inventories Inventories
+	drift       Drift // nil: no drift detection
 	events      Events
 	metrics     *Metrics
 	log         *slog.Logger
@@ -82,12 +96,30 @@ type Reconciler struct {
 	workers map[string]*worker
 }
 
-// New returns a Reconciler; Run starts it.
+// New returns a Reconciler; Run starts it. Add drift detection with
+// SetDrift before Run.
 func New(snapshots Snapshots, renderer *render.Renderer, applier Applier, inventories Inventories, events Events, metrics *Metrics, log *slog.Logger, opts Options) *Reconciler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return &Reconciler{
 		snapshots: snapshots, renderer: renderer, applier: applier, inventories: inventories,
 		events: events, metrics: metrics, log: log, opts: opts,
 		workers: map[string]*worker{},
+	}
+}
+
+// SetDrift adds drift detection; the reconciler runs the detector.
+func (r *Reconciler) SetDrift(d Drift) { r.drift = d }
+
+// Trigger reconciles an installation now (a drift correction, or a test
+// that moved the clock).
+func (r *Reconciler) Trigger(name string) {
+	r.mu.Lock()
+	w := r.workers[name]
+	r.mu.Unlock()
+	if w != nil {
+		w.trigger()
 	}
 }
 
@@ -105,6 +137,13 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		defer timer.Stop()
 		wg.Wait()
 	}()
+	if r.drift != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = r.drift.Run(ctx)
+		}()
+	}
 	retry := time.NewTicker(time.Minute)
 	defer retry.Stop()
 	for {
@@ -176,8 +215,12 @@ func (r *Reconciler) Status() Status {
 	defer r.mu.Unlock()
 	s := r.status
 	s.Installations = make([]InstallationStatus, 0, len(r.workers))
-	for _, w := range r.workers {
-		s.Installations = append(s.Installations, w.snapshotStatus())
+	for name, w := range r.workers {
+		st := w.snapshotStatus()
+		if r.drift != nil {
+			st.Drift = driftStatus(r.drift.Reports(name))
+		}
+		s.Installations = append(s.Installations, st)
 	}
 	sort.Slice(s.Installations, func(i, j int) bool { return s.Installations[i].Name < s.Installations[j].Name })
 	return s

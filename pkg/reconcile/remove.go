@@ -35,6 +35,9 @@ func (r *Reconciler) stopUnwanted(wanted map[string]bool) {
 			w.stop()
 			delete(r.workers, name)
 			r.metrics.forget(name)
+			if r.drift != nil {
+				r.drift.Forget(name)
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/drift"
 )
 
 // Phase summarises an installation's state.
@@ -45,6 +46,30 @@ type InstallationStatus struct {
 	LastError         string         `json:"lastError,omitempty"`
 	LastErrorTime     *time.Time     `json:"lastErrorTime,omitempty"`
 	NextRetry         *time.Time     `json:"nextRetry,omitempty"`
+	// HeldUntil is when a sync window next lets changes apply.
+	HeldUntil *time.Time `json:"heldUntil,omitempty"`
+	// Drift lists the objects that differ from Git now.
+	Drift []DriftStatus `json:"drift,omitempty"`
+}
+
+// DriftStatus is one drifted object.
+type DriftStatus struct {
+	Object     string    `json:"object"`
+	Deleted    bool      `json:"deleted,omitempty"`
+	Fields     []string  `json:"fields,omitempty"`
+	Managers   []string  `json:"managers,omitempty"`
+	DetectedAt time.Time `json:"detectedAt"`
+	Action     string    `json:"action"`
+	Message    string    `json:"message,omitempty"`
+}
+
+func driftStatus(reports []drift.Report) []DriftStatus {
+	var out []DriftStatus
+	for _, r := range reports {
+		out = append(out, DriftStatus{Object: r.Key.String(), Deleted: r.Deleted, Fields: r.Fields, Managers: r.Managers,
+			DetectedAt: r.DetectedAt, Action: string(r.Action), Message: r.Message})
+	}
+	return out
 }
 
 // NotReady is an applied object that was not healthy when the wait ended.

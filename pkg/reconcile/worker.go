@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/config"
+	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 	corev1 "k8s.io/api/core/v1"
@@ -106,6 +107,12 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 	w.mu.Unlock()
 	defer cancelWait()
 
+	if ok, until := inst.Windows.Allowed(w.r.opts.Now()); !ok {
+		return w.held(inst, snap, until)
+	}
+	w.mu.Lock()
+	w.status.HeldUntil = nil
+	w.mu.Unlock()
 	start := time.Now()
 	w.setPhase(Progressing, "reconciling commit "+short(snap.Commit))
 	cs, err := w.applyOnce(ctx, waitCtx, inst, snap)
@@ -128,10 +135,16 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installatio
 		return nil, err
 	}
 	opts := ApplyOptions(w.r.opts.Apply, inst)
+	if w.r.drift != nil {
+		opts.Hold = w.r.drift.Holds(inst.Name)
+	}
 	req := apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: w.r.opts.Source, Commit: snap.Commit, Objects: set}
 	cs, err := w.r.applier.Apply(ctx, req, opts)
 	if err != nil {
 		return nil, err
+	}
+	if w.r.drift != nil && cs.Owned != nil {
+		w.r.drift.Track(drift.Installation{Name: inst.Name, Request: req, Options: opts, Owned: cs.Owned, Correct: inst.Drift == config.DriftCorrect})
 	}
 	w.recordApply(cs)
 	if err := cs.Err(); err != nil {
@@ -205,6 +218,32 @@ func (w *worker) failed(inst config.Installation, cs *apply.ChangeSet, err error
 	w.r.events.Event(inst.Name, corev1.EventTypeWarning, reason, err.Error())
 	w.r.log.Error("reconcile failed", keyInstallation, inst.Name, keyError, err, keyRetryIn, next.Round(time.Second))
 	return next
+}
+
+// held records that a sync window keeps changes out until until, and
+// returns when to look again. A commit not yet applied is Held; with nothing
+// to apply the phase stays.
+func (w *worker) held(inst config.Installation, snap source.Snapshot, until time.Time) time.Duration {
+	now := w.r.opts.Now()
+	next := inst.Interval
+	msg := "sync window closed; no end within a year"
+	if !until.IsZero() {
+		next = min(until.Sub(now), inst.Interval)
+		msg = "sync window closed until " + until.Format(time.RFC3339)
+	}
+	w.mu.Lock()
+	pending := snap.Commit != w.status.AppliedCommit
+	if !until.IsZero() {
+		w.status.HeldUntil = &until
+	}
+	phase := w.status.Phase
+	w.mu.Unlock()
+	if pending {
+		w.setPhase(Held, fmt.Sprintf("commit %s held: %s", short(snap.Commit), msg))
+	} else {
+		w.setPhase(phase, msg)
+	}
+	return max(next, time.Second)
 }
 
 func (w *worker) setPhase(phase Phase, message string) {

@@ -11,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -109,6 +108,21 @@ func run() error {
 	d.show(d.kubectl, "--kubeconfig", d.kubeconfig, "get", "deployment", "-n", "mattermost-staging")
 	d.show(d.gitopsd, "status", "--server", "http://"+d.addr)
 
+	step("Drift: someone scales staging by hand; gitopsd sees the change on its watch and puts Git's 3 back")
+	d.show(d.kubectl, "--kubeconfig", d.kubeconfig, "-n", "mattermost-staging", "scale", "deployment/mattermost", "--replicas=6")
+	start = time.Now()
+	if err := d.waitReplicas(ctx, "mattermost-staging", "3"); err != nil {
+		return err
+	}
+	fmt.Printf("corrected %s after the scale\n", time.Since(start).Round(time.Millisecond))
+
+	step("Drift in production, whose gitopsd.yaml entry says drift: report: reported, left alone")
+	d.show(d.kubectl, "--kubeconfig", d.kubeconfig, "-n", "mattermost-production", "scale", "deployment/mattermost", "--replicas=5")
+	if err := d.waitDriftReported(ctx); err != nil {
+		return err
+	}
+	d.show(d.gitopsd, "status", "--server", "http://"+d.addr)
+
 	fmt.Printf(`
 Everything keeps running. In another terminal, try:
 
@@ -181,40 +195,76 @@ func (d *demo) waitReady(ctx context.Context, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if ready, err := d.allReady(head); ready || err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return errors.New("installations not ready in time; see gitopsd status")
-		case <-tick.C:
-		}
-	}
+	return pollFor(ctx, timeout, "every installation to be Ready (see gitopsd status)", func() bool { return d.allReady(head) })
 }
 
-func (d *demo) allReady(head string) (bool, error) {
+func (d *demo) allReady(head string) bool {
 	res, err := http.Get("http://" + d.addr + "/api/v1/installations")
 	if err != nil {
-		return false, nil // not serving yet
+		return false // not serving yet
 	}
 	defer res.Body.Close()
 	var s struct {
 		Installations []struct{ Phase, AppliedCommit string }
 	}
 	if err := json.NewDecoder(res.Body).Decode(&s); err != nil || len(s.Installations) == 0 {
-		return false, nil
+		return false
 	}
 	for _, in := range s.Installations {
 		if in.Phase != "Ready" || in.AppliedCommit != head {
-			return false, nil
+			return false
 		}
 	}
-	return true, nil
+	return true
+}
+
+// waitReplicas polls until the mattermost Deployment in ns wants replicas.
+func (d *demo) waitReplicas(ctx context.Context, ns, replicas string) error {
+	return pollFor(ctx, 30*time.Second, "replicas "+replicas+" in "+ns, func() bool {
+		out, err := d.output(d.kubectl, "--kubeconfig", d.kubeconfig, "-n", ns, "get", "deployment", "mattermost", "-o", "jsonpath={.spec.replicas}")
+		return err == nil && out == replicas
+	})
+}
+
+// waitDriftReported polls the status API until production reports drift.
+func (d *demo) waitDriftReported(ctx context.Context) error {
+	return pollFor(ctx, 30*time.Second, "drift in production to be reported", func() bool {
+		res, err := http.Get("http://" + d.addr + "/api/v1/installations")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		var s struct {
+			Installations []struct {
+				Name  string
+				Drift []json.RawMessage
+			}
+		}
+		if json.NewDecoder(res.Body).Decode(&s) != nil {
+			return false
+		}
+		for _, in := range s.Installations {
+			if in.Name == "mattermost-production" && len(in.Drift) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func pollFor(ctx context.Context, timeout time.Duration, what string, ok func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
+	}
+	return nil
 }
 
 // push sends GitHub's push webhook for main, signed with the shared secret.

@@ -142,14 +142,16 @@ func printStatus(out io.Writer, s *statusResponse, now time.Time) {
 			msg += fmt.Sprintf(" (retry in %s)", in.NextRetry.Sub(now).Round(time.Second))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.Phase, short(in.AppliedCommit), ago(in.LastApplyTime, now), objectCounts(in.Objects), oneLine(msg, 100))
-		for _, nr := range in.NotReady {
-			fmt.Fprintf(tw, "  not ready:\t%s\t\t\t\t%s\n", nr.Object, oneLine(nr.Message, 100))
-		}
-		for _, dr := range in.Drift {
-			fmt.Fprintf(tw, "  drift:\t%s\t\t\t\t%s\n", dr.Object, oneLine(driftLine(dr), 100))
-		}
 	}
 	tw.Flush()
+	for _, in := range s.Installations {
+		for _, nr := range in.NotReady {
+			fmt.Fprintf(out, "%s: not ready: %s: %s\n", in.Name, nr.Object, oneLine(nr.Message, 120))
+		}
+		for _, dr := range in.Drift {
+			fmt.Fprintf(out, "%s: drift: %s: %s\n", in.Name, dr.Object, oneLine(driftLine(dr), 120))
+		}
+	}
 }
 
 func driftLine(d reconcile.DriftStatus) string {

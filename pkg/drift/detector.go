@@ -120,6 +120,9 @@ type state struct {
 	history    map[render.Key]*fightHistory
 	seen       map[render.Key]time.Time // when a watch first reported a suspect
 	correcting map[render.Key]bool      // corrections asked for since the last apply
+	// paused is set while the installation is being applied: its own
+	// writes and prunes are not drift, and Track rechecks everything after.
+	paused bool
 }
 
 type fightHistory struct {
@@ -186,6 +189,7 @@ func (d *Detector) Track(inst Installation) {
 		d.installations[inst.Name] = st
 	}
 	st.inst = inst
+	st.paused = false
 	st.correcting = map[render.Key]bool{}
 	st.expected = make(map[render.Key]string, len(inst.Owned))
 	for _, e := range inst.Owned {
@@ -198,10 +202,34 @@ func (d *Detector) Track(inst Installation) {
 	}
 	d.metrics.drifted.WithLabelValues(inst.Name).Set(float64(len(st.reports)))
 	d.syncWatches()
-	// Compare what the watches already hold with the new expectations.
+	d.recheck(inst.Name, st)
+}
+
+// Pause stops checking an installation while it is applied; Track, or
+// Resume when the apply failed, starts again.
+func (d *Detector) Pause(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st := d.installations[name]; st != nil {
+		st.paused = true
+	}
+}
+
+// Resume checks an installation again after an apply that did not Track.
+func (d *Detector) Resume(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st := d.installations[name]; st != nil && st.paused {
+		st.paused = false
+		d.recheck(name, st)
+	}
+}
+
+// recheck compares what the watches hold with the expectations. d.mu is held.
+func (d *Detector) recheck(name string, st *state) {
 	for _, w := range d.watches {
-		for _, key := range w.mismatches(inst.Name, st.expected) {
-			d.queue.Add(suspect{installation: inst.Name, key: key})
+		for _, key := range w.mismatches(name, st.expected) {
+			d.queue.Add(suspect{installation: name, key: key})
 		}
 	}
 }
@@ -278,12 +306,14 @@ func (d *Detector) next(ctx context.Context) bool {
 	d.mu.Lock()
 	st := d.installations[s.installation]
 	var inst Installation
-	if st != nil {
+	checkable := st != nil && !st.paused
+	if checkable {
+		_, checkable = st.expected[s.key]
 		inst = st.inst
 	}
 	d.mu.Unlock()
-	if st == nil {
-		return true
+	if !checkable {
+		return true // paused (rechecked after the apply), forgotten, or no longer owned
 	}
 	drifts, err := d.checker.CheckDrift(ctx, inst.Request, inst.Options, []render.Key{s.key})
 	if err != nil {
@@ -294,8 +324,8 @@ func (d *Detector) next(ctx context.Context) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if st != d.installations[s.installation] {
-		return true // forgotten meanwhile
+	if st != d.installations[s.installation] || st.paused || st.inst.Request.Objects != inst.Request.Objects {
+		return true // forgotten, or applied meanwhile: rechecked after the apply
 	}
 	if len(drifts) == 0 {
 		d.resolve(st, s.key)

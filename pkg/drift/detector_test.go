@@ -86,11 +86,13 @@ func (l *loop) apply() {
 	opts := l.opts
 	opts.ReportDrift = !l.correct
 	opts.Hold = l.detector.Holds(l.req.Installation)
+	l.detector.Pause(l.req.Installation)
 	cs, err := l.manager.Apply(context.Background(), l.req, opts)
 	if err == nil {
 		err = cs.Err()
 	}
 	if err != nil {
+		l.detector.Resume(l.req.Installation)
 		l.t.Error(err)
 		return
 	}

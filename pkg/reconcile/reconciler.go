@@ -40,6 +40,8 @@ type Inventories interface {
 // Drift is what the reconciler needs from the drift detector.
 type Drift interface {
 	Track(inst drift.Installation)
+	Pause(name string)
+	Resume(name string)
 	Forget(name string)
 	Holds(name string) map[render.Key]string
 	Reports(name string) []drift.Report

@@ -139,12 +139,20 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installatio
 		opts.Hold = w.r.drift.Holds(inst.Name)
 	}
 	req := apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: w.r.opts.Source, Commit: snap.Commit, Objects: set}
+	if w.r.drift != nil {
+		// gitopsd's own writes and prunes are not drift.
+		w.r.drift.Pause(inst.Name)
+	}
 	cs, err := w.r.applier.Apply(ctx, req, opts)
+	if w.r.drift != nil {
+		if err == nil && cs.Owned != nil {
+			w.r.drift.Track(drift.Installation{Name: inst.Name, Request: req, Options: opts, Owned: cs.Owned, Correct: inst.Drift == config.DriftCorrect})
+		} else {
+			w.r.drift.Resume(inst.Name)
+		}
+	}
 	if err != nil {
 		return nil, err
-	}
-	if w.r.drift != nil && cs.Owned != nil {
-		w.r.drift.Track(drift.Installation{Name: inst.Name, Request: req, Options: opts, Owned: cs.Owned, Correct: inst.Drift == config.DriftCorrect})
 	}
 	w.recordApply(cs)
 	if err := cs.Err(); err != nil {

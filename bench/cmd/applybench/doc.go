@@ -2,8 +2,9 @@
 // kubectl's server-side apply and Flux's (fluxcd/pkg/ssa), on one local
 // control plane: a cold apply, a no-op re-apply, and a re-apply with one
 // object changed, at each size asked for, timing each apply and counting its
-// API requests. It prints a Markdown report and writes it to RESULTS.md, and
-// fails when an engine did not apply what it was given.
+// API requests. It prints a Markdown report and writes it as its section of
+// RESULTS.md (the other sections are kept), and fails when an engine did not
+// apply what it was given.
 //
 //	make bench                                  # from the repository root
 //	go run ./cmd/applybench -n 1000 -reps 5     # from bench/

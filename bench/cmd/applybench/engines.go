@@ -13,6 +13,7 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
+	"github.com/gitopsd/gitopsd/bench/internal/objects"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
@@ -29,7 +30,7 @@ type Engine interface {
 	// Prepare turns a set into what the engine takes in (an ObjectSet,
 	// copies of the objects, YAML files) outside the measured time, and
 	// returns the measured apply.
-	Prepare(s *Set) (func(context.Context) (Outcome, error), error)
+	Prepare(s *objects.Set) (func(context.Context) (Outcome, error), error)
 	// Requests logs the API requests the engine sent.
 	Requests() RequestLog
 }
@@ -87,7 +88,7 @@ func (g *Gitopsd) Requests() RequestLog { return g.requests }
 
 // Prepare builds the ObjectSet a render would; in the daemon a render of an
 // unchanged commit is a cache hit, so it is left out of the measured time.
-func (g *Gitopsd) Prepare(s *Set) (func(context.Context) (Outcome, error), error) {
+func (g *Gitopsd) Prepare(s *objects.Set) (func(context.Context) (Outcome, error), error) {
 	objs := make([]render.Object, len(s.Objects))
 	for i, o := range s.Objects {
 		objs[i] = render.Object{Unstructured: o.DeepCopy()}
@@ -148,7 +149,7 @@ func (f *Flux) Requests() RequestLog { return f.requests }
 
 // Prepare copies the objects and labels them with their owner, as
 // kustomize-controller does after its build.
-func (f *Flux) Prepare(s *Set) (func(context.Context) (Outcome, error), error) {
+func (f *Flux) Prepare(s *objects.Set) (func(context.Context) (Outcome, error), error) {
 	objs := make([]*unstructured.Unstructured, len(s.Objects))
 	for i, o := range s.Objects {
 		objs[i] = o.DeepCopy()
@@ -202,7 +203,7 @@ func (k *Kubectl) Requests() RequestLog { return k.proxy }
 
 // Prepare writes the set's YAML files; parsing them is kubectl's own work
 // and is measured.
-func (k *Kubectl) Prepare(s *Set) (func(context.Context) (Outcome, error), error) {
+func (k *Kubectl) Prepare(s *objects.Set) (func(context.Context) (Outcome, error), error) {
 	dir := filepath.Join(k.workDir, "manifests", s.Prefix)
 	if err := s.WriteDir(dir); err != nil {
 		return nil, err

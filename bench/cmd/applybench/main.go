@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gitopsd/gitopsd/bench/internal/objects"
+	"github.com/gitopsd/gitopsd/bench/internal/results"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"k8s.io/client-go/metadata"
 )
@@ -36,7 +38,8 @@ type Options struct {
 	Sizes   []int
 	Reps    int
 	Engines []string
-	// Out is the Markdown file the report is written to; none when empty.
+	// Out is the Markdown file whose "Apply-engine benchmark" section the
+	// report replaces; none when empty.
 	Out string
 	// CPUProfile is a file to write a CPU profile of the whole run to.
 	CPUProfile string
@@ -52,8 +55,8 @@ func (o Options) Validate() error {
 		return errors.New("-n needs at least one size")
 	}
 	for _, n := range o.Sizes {
-		if n < namespaceShare {
-			return fmt.Errorf("-n %d: a size needs at least %d objects", n, namespaceShare)
+		if n < objects.NamespaceShare {
+			return fmt.Errorf("-n %d: a size needs at least %d objects", n, objects.NamespaceShare)
 		}
 	}
 	if o.Reps < 1 {
@@ -152,21 +155,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		GoVersion:         runtime.Version(),
 		KubernetesVersion: version.GitVersion,
 		Reps:              opts.Reps,
-		LoadBefore:        loadAverage(),
+		LoadBefore:        results.LoadAverage(),
 	}
 	for _, n := range opts.Sizes {
-		results, err := bench.Run(ctx, n)
+		res, err := bench.Run(ctx, n)
 		if err != nil {
 			return err
 		}
-		report.Results = append(report.Results, results...)
+		report.Results = append(report.Results, res...)
 	}
 
-	report.LoadAfter = loadAverage()
+	report.LoadAfter = results.LoadAverage()
 	md := report.Markdown()
 	fmt.Fprint(stdout, md)
 	if opts.Out != "" {
-		return os.WriteFile(opts.Out, []byte(md), 0o644)
+		return results.WriteSection(opts.Out, md)
 	}
 	return nil
 }
@@ -207,18 +210,4 @@ func newEngines(env *testenv.Env, opts Options, workDir string) ([]Engine, func(
 		engines = append(engines, e)
 	}
 	return engines, closeAll, nil
-}
-
-// loadAverage is the system's load averages over 1, 5 and 15 minutes, or
-// "" where /proc/loadavg does not exist.
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	fields := strings.Fields(string(data))
-	if len(fields) < 3 {
-		return ""
-	}
-	return strings.Join(fields[:3], ", ")
 }

@@ -11,8 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitopsd/gitopsd/bench/internal/objects"
+	"github.com/gitopsd/gitopsd/bench/internal/results"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/metadata"
 )
 
@@ -116,7 +117,7 @@ type Bench struct {
 // workstation that used kubectl before.
 func (b *Bench) WarmUp(ctx context.Context) error {
 	for _, e := range b.Engines {
-		run, err := e.Prepare(Generate("warmup-"+e.Name(), namespaceShare))
+		run, err := e.Prepare(objects.Generate("warmup-"+e.Name(), objects.NamespaceShare))
 		if err != nil {
 			return err
 		}
@@ -131,19 +132,19 @@ func (b *Bench) WarmUp(ctx context.Context) error {
 // which the engines take turns. Every cold apply gets fresh objects; the
 // other scenarios re-apply the set of an engine's last cold apply.
 func (b *Bench) Run(ctx context.Context, n int) ([]Result, error) {
-	results := make(map[Scenario][]Result, len(Scenarios))
+	byScenario := make(map[Scenario][]Result, len(Scenarios))
 	for _, sc := range Scenarios {
 		for _, e := range b.Engines {
-			results[sc] = append(results[sc], Result{N: n, Scenario: sc, Engine: e.Name()})
+			byScenario[sc] = append(byScenario[sc], Result{N: n, Scenario: sc, Engine: e.Name()})
 		}
 	}
-	sets := make([]*Set, len(b.Engines))
+	sets := make([]*objects.Set, len(b.Engines))
 	for _, sc := range Scenarios {
 		for rep := 1; rep <= b.Reps; rep++ {
 			for i, e := range b.Engines {
 				switch sc {
 				case Cold:
-					sets[i] = Generate(fmt.Sprintf("%s-%d-r%d", e.Name(), n, rep), n)
+					sets[i] = objects.Generate(fmt.Sprintf("%s-%d-r%d", e.Name(), n, rep), n)
 				case OneChanged:
 					sets[i].Change(rep)
 				}
@@ -152,20 +153,20 @@ func (b *Bench) Run(ctx context.Context, n int) ([]Result, error) {
 					return nil, fmt.Errorf("%s, %d objects, %s, repetition %d: %w", sc, n, e.Name(), rep, err)
 				}
 				fmt.Fprintf(b.Progress, "%5d objects  %-18s  %-8s  #%d  %9s  %5d reads  %5d writes  %5d dry runs\n",
-					n, sc, e.Name(), rep, formatDuration(sample.Elapsed), sample.Reads, sample.Writes, sample.DryRuns)
-				results[sc][i].Samples = append(results[sc][i].Samples, sample)
+					n, sc, e.Name(), rep, results.FormatDuration(sample.Elapsed), sample.Reads, sample.Writes, sample.DryRuns)
+				byScenario[sc][i].Samples = append(byScenario[sc][i].Samples, sample)
 			}
 		}
 	}
 	var all []Result
 	for _, sc := range Scenarios {
-		all = append(all, results[sc]...)
+		all = append(all, byScenario[sc]...)
 	}
 	return all, nil
 }
 
 // measure times one apply of s by e and checks its outcome.
-func (b *Bench) measure(ctx context.Context, e Engine, s *Set, sc Scenario) (Sample, error) {
+func (b *Bench) measure(ctx context.Context, e Engine, s *objects.Set, sc Scenario) (Sample, error) {
 	run, err := e.Prepare(s)
 	if err != nil {
 		return Sample{}, err
@@ -209,25 +210,13 @@ func checkOutcome(sc Scenario, n int, out Outcome) error {
 	return nil
 }
 
-// resources maps the generated kinds to their resources.
-var resources = map[string]schema.GroupVersionResource{
-	"Namespace":      {Version: "v1", Resource: "namespaces"},
-	"ConfigMap":      {Version: "v1", Resource: "configmaps"},
-	"Secret":         {Version: "v1", Resource: "secrets"},
-	"Service":        {Version: "v1", Resource: "services"},
-	"ServiceAccount": {Version: "v1", Resource: "serviceaccounts"},
-	"Deployment":     {Group: "apps", Version: "v1", Resource: "deployments"},
-	"Role":           {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
-	"RoleBinding":    {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
-}
-
 // checkLive lists s's objects, kind by kind, and fails unless every one
 // exists.
-func (b *Bench) checkLive(ctx context.Context, s *Set) error {
+func (b *Bench) checkLive(ctx context.Context, s *objects.Set) error {
 	counts := s.KindCounts()
 	var missing []string
 	for _, kind := range slices.Sorted(maps.Keys(counts)) {
-		list, err := b.Live.Resource(resources[kind]).List(ctx, metav1.ListOptions{LabelSelector: LabelSet + "=" + s.Prefix})
+		list, err := b.Live.Resource(objects.Resources[kind]).List(ctx, metav1.ListOptions{LabelSelector: objects.LabelSet + "=" + s.Prefix})
 		if err != nil {
 			return fmt.Errorf("list %s: %w", kind, err)
 		}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gitopsd/gitopsd/bench/internal/results"
 )
 
 // Report is what a run measured, and where.
@@ -63,7 +65,7 @@ func (r *Report) Targets() []Target {
 		t := Target{N: n, Goal: "cold apply ≤ 0.5× Flux's time"}
 		if gOK && fOK {
 			ratio := float64(g.Median().Elapsed) / float64(f.Median().Elapsed)
-			t.Measured = fmt.Sprintf("%s vs %s: %s", formatDuration(g.Median().Elapsed), formatDuration(f.Median().Elapsed), formatRatio(ratio))
+			t.Measured = fmt.Sprintf("%s vs %s: %s", results.FormatDuration(g.Median().Elapsed), results.FormatDuration(f.Median().Elapsed), results.FormatRatio(ratio))
 			t.Met = verdict(ratio <= 0.5)
 		}
 		targets = append(targets, t)
@@ -73,7 +75,7 @@ func (r *Report) Targets() []Target {
 		t = Target{N: n, Goal: "no-op ≤ 1/20 of Flux's requests"}
 		if gOK && fOK {
 			gr, fr := g.Median().Requests(), f.Median().Requests()
-			t.Measured = fmt.Sprintf("%d vs %d: %s", gr, fr, formatRatio(float64(gr)/float64(fr)))
+			t.Measured = fmt.Sprintf("%d vs %d: %s", gr, fr, results.FormatRatio(float64(gr)/float64(fr)))
 			t.Met = verdict(gr*20 <= fr)
 		}
 		targets = append(targets, t)
@@ -92,7 +94,7 @@ func (r *Report) Targets() []Target {
 		if n == 5000 {
 			t = Target{N: n, Goal: "no-op < 100 ms"}
 			if gOK {
-				t.Measured = formatDuration(g.Median().Elapsed)
+				t.Measured = results.FormatDuration(g.Median().Elapsed)
 				t.Met = verdict(g.Median().Elapsed < 100*time.Millisecond)
 			}
 			targets = append(targets, t)
@@ -114,14 +116,14 @@ func (r *Report) Table() string {
 		timeRatio, requestRatio := "—", "—"
 		if g, ok := r.result(res.N, res.Scenario, "gitopsd"); ok && res.Engine != "gitopsd" {
 			gm := g.Median()
-			timeRatio = formatRatio(float64(gm.Elapsed) / float64(m.Elapsed))
+			timeRatio = results.FormatRatio(float64(gm.Elapsed) / float64(m.Elapsed))
 			if m.Requests() > 0 {
-				requestRatio = formatRatio(float64(gm.Requests()) / float64(m.Requests()))
+				requestRatio = results.FormatRatio(float64(gm.Requests()) / float64(m.Requests()))
 			}
 		}
 		lo, hi := res.spread()
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s–%s | %d | %d | %d | %d | %s | %s |\n",
-			res.N, res.Scenario, res.Engine, formatDuration(m.Elapsed), formatDuration(lo), formatDuration(hi),
+			res.N, res.Scenario, res.Engine, results.FormatDuration(m.Elapsed), results.FormatDuration(lo), results.FormatDuration(hi),
 			m.Reads, m.Writes, m.DryRuns, m.Requests(), timeRatio, requestRatio)
 	}
 	return b.String()
@@ -214,32 +216,4 @@ After each cold apply the benchmark lists every engine's objects and fails
 unless all exist; it fails too when gitopsd or Flux report other than all
 created (cold), all unchanged (no-op), or one configured (one changed).
 `, reps, fluxConcurrency, fluxQPS, fluxBurst)
-}
-
-// formatDuration prints d with a precision that suits its size.
-func formatDuration(d time.Duration) string {
-	ms := float64(d) / float64(time.Millisecond)
-	switch {
-	case ms < 10:
-		return fmt.Sprintf("%.1f ms", ms)
-	case ms < 1000:
-		return fmt.Sprintf("%.0f ms", ms)
-	default:
-		return fmt.Sprintf("%.2f s", ms/1000)
-	}
-}
-
-// formatRatio prints a ratio as a factor, and small ones also as a
-// fraction, which reads more easily.
-func formatRatio(r float64) string {
-	switch {
-	case r == 0:
-		return "0×"
-	case r < 0.1:
-		return fmt.Sprintf("%.2g× (1/%.0f)", r, 1/r)
-	case r < 10:
-		return fmt.Sprintf("%.2f×", r)
-	default:
-		return fmt.Sprintf("%.0f×", r)
-	}
 }

@@ -6,39 +6,6 @@ import (
 	"time"
 )
 
-func TestFormatRatio(t *testing.T) {
-	for _, tc := range []struct {
-		r    float64
-		want string
-	}{
-		{0, "0×"},
-		{0.001, "0.001× (1/1000)"},
-		{0.05, "0.05× (1/20)"},
-		{0.4321, "0.43×"},
-		{1, "1.00×"},
-		{12.4, "12×"},
-	} {
-		if got := formatRatio(tc.r); got != tc.want {
-			t.Errorf("formatRatio(%v) = %q, want %q", tc.r, got, tc.want)
-		}
-	}
-}
-
-func TestFormatDuration(t *testing.T) {
-	for _, tc := range []struct {
-		d    time.Duration
-		want string
-	}{
-		{3250 * time.Microsecond, "3.2 ms"},
-		{87 * time.Millisecond, "87 ms"},
-		{2345 * time.Millisecond, "2.35 s"},
-	} {
-		if got := formatDuration(tc.d); got != tc.want {
-			t.Errorf("formatDuration(%v) = %q, want %q", tc.d, got, tc.want)
-		}
-	}
-}
-
 func TestTally(t *testing.T) {
 	reads, writes, dryRuns := tally([]string{
 		"GET /api/v1/namespaces/a/configmaps/x?",

@@ -1,4 +1,4 @@
-package main
+package objects
 
 import (
 	"encoding/base64"
@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 )
 
@@ -16,14 +17,15 @@ import (
 // the objects of one engine and one repetition can be counted with a list.
 const LabelSet = "bench.gitopsd.io/set"
 
-// namespaceShare is one namespace for every this many objects.
-const namespaceShare = 100
+// NamespaceShare is one namespace for every this many objects; a set needs
+// at least this many.
+const NamespaceShare = 100
 
-// mix is the kinds of the namespaced objects, and how many of each one
-// namespace holds per namespaceShare-1 objects.
-var mix = []struct {
-	kind  string
-	count int
+// Mix is the kinds of the namespaced objects, and how many of each one
+// namespace holds per NamespaceShare-1 objects.
+var Mix = []struct {
+	Kind  string
+	Count int
 }{
 	{"ConfigMap", 25},
 	{"Secret", 20},
@@ -34,21 +36,34 @@ var mix = []struct {
 	{"RoleBinding", 9},
 }
 
-// kindCycle lists the kinds of mix interleaved, so that any run of objects
+// kindCycle lists the kinds of Mix interleaved, so that any run of objects
 // in a namespace holds every kind in proportion.
 var kindCycle = func() []string {
 	var cycle []string
-	for round := 0; len(cycle) < namespaceShare-1; round++ {
-		for _, m := range mix {
-			if round < m.count {
-				cycle = append(cycle, m.kind)
+	for round := 0; len(cycle) < NamespaceShare-1; round++ {
+		for _, m := range Mix {
+			if round < m.Count {
+				cycle = append(cycle, m.Kind)
 			}
 		}
 	}
 	return cycle
 }()
 
-// Set is one engine's generated objects for one repetition.
+// Resources maps the generated kinds to their API resources.
+var Resources = map[string]schema.GroupVersionResource{
+	"Namespace":      {Version: "v1", Resource: "namespaces"},
+	"ConfigMap":      {Version: "v1", Resource: "configmaps"},
+	"Secret":         {Version: "v1", Resource: "secrets"},
+	"Service":        {Version: "v1", Resource: "services"},
+	"ServiceAccount": {Version: "v1", Resource: "serviceaccounts"},
+	"Deployment":     {Group: "apps", Version: "v1", Resource: "deployments"},
+	"Role":           {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
+	"RoleBinding":    {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
+}
+
+// Set is one generated set of objects, such as one engine's for one
+// repetition.
 type Set struct {
 	// Prefix names the set's namespaces and is the value of LabelSet.
 	Prefix string
@@ -56,10 +71,10 @@ type Set struct {
 	Objects []*unstructured.Unstructured
 }
 
-// Generate returns n objects: one Namespace per namespaceShare objects (at
-// least one), and the namespaced objects of mix spread evenly across them.
+// Generate returns n objects: one Namespace per NamespaceShare objects (at
+// least one), and the namespaced objects of Mix spread evenly across them.
 func Generate(prefix string, n int) *Set {
-	namespaces := max(1, n/namespaceShare)
+	namespaces := max(1, n/NamespaceShare)
 	rest := n - namespaces
 	s := &Set{Prefix: prefix}
 	for j := range namespaces {
@@ -87,7 +102,7 @@ func (s *Set) Change(round int) string {
 			return o.GetNamespace() + "/" + o.GetName()
 		}
 	}
-	panic("bench: a set without a ConfigMap cannot be changed")
+	panic("objects: a set without a ConfigMap cannot be changed")
 }
 
 // KindCounts counts the set's objects by kind.
@@ -204,7 +219,7 @@ func namespaced(prefix, ns, kind string, i int) *unstructured.Unstructured {
 		obj["roleRef"] = map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": fmt.Sprintf("role-%03d", i)}
 		obj["subjects"] = []any{map[string]any{"kind": "ServiceAccount", "name": "default", "namespace": ns}}
 	default:
-		panic("bench: no template for kind " + kind)
+		panic("objects: no template for kind " + kind)
 	}
 	return &unstructured.Unstructured{Object: obj}
 }

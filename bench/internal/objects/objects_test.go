@@ -1,4 +1,4 @@
-package main
+package objects
 
 import (
 	"os"
@@ -27,10 +27,10 @@ func TestGenerateMix(t *testing.T) {
 		}
 		// Every kind of the mix appears in proportion to its weight.
 		namespaced := tc.n - tc.namespaces
-		for _, m := range mix {
-			want := float64(namespaced) * float64(m.count) / float64(namespaceShare-1)
-			if got := float64(counts[m.kind]); got < want-float64(tc.namespaces) || got > want+float64(tc.namespaces) {
-				t.Errorf("Generate(%d) made %v %ss, want about %.0f", tc.n, got, m.kind, want)
+		for _, m := range Mix {
+			want := float64(namespaced) * float64(m.Count) / float64(NamespaceShare-1)
+			if got := float64(counts[m.Kind]); got < want-float64(tc.namespaces) || got > want+float64(tc.namespaces) {
+				t.Errorf("Generate(%d) made %v %ss, want about %.0f", tc.n, got, m.Kind, want)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,22 +10,22 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 )
 
 func runApply(ctx context.Context, args []string, out, errOut io.Writer) error {
 	var (
-		src                          sourceFlags
+		sel                          selection
 		kube                         kubeFlags
-		installation                 string
 		dryRun, prune, wait, isEmpty bool
 		timeout                      time.Duration
 	)
 	fs := newFlagSet("apply", "(--repo URL [--ref REF] | --dir DIR) [--installation NAME] [--kubeconfig PATH] [--dry-run] [--prune=false] [--wait] [--timeout D] [--allow-empty]\n\n"+
 		"Reconciles once. Exit status: 0 success, 1 an object failed or was not healthy in time, 2 error.", errOut)
-	src.register(fs)
+	sel.register(fs, "apply")
 	kube.register(fs)
-	fs.StringVar(&installation, "installation", "", "apply only this installation (default all)")
 	fs.BoolVar(&dryRun, "dry-run", false, "send every change as a server-side dry run; change nothing")
 	fs.BoolVar(&prune, "prune", true, "delete objects that left Git (installations with prune: false never prune)")
 	fs.BoolVar(&wait, "wait", false, "wait until the applied objects are healthy")
@@ -33,52 +34,32 @@ func runApply(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := src.validate(); err != nil {
-		return err
-	}
 	log := cliLogger(errOut)
-	f, err := loadFleet(ctx, &src, log)
+	m, err := kube.manager(log)
 	if err != nil {
 		return err
 	}
-	insts, err := f.installations(installation)
-	if err != nil {
-		return err
-	}
-	cfg, err := kube.config()
-	if err != nil {
-		return err
-	}
-	m, _, err := newManager(cfg, log)
-	if err != nil {
-		return err
-	}
-	r := render.NewRenderer(render.DefaultOptions())
 	var failures []error
-	for _, inst := range insts {
-		set, err := f.render(ctx, r, inst)
-		if err != nil {
-			return err
-		}
+	err = sel.each(ctx, log, func(inst config.Installation, snap source.Snapshot, set *render.ObjectSet) error {
 		opts := applyOptions(inst)
 		opts.DryRun, opts.AllowEmpty = dryRun, isEmpty
 		opts.Prune = opts.Prune && prune
-		cs, err := m.Apply(ctx, applyRequest(inst, f.snapshot, set), opts)
+		cs, err := m.Apply(ctx, applyRequest(inst, snap, set), opts)
 		if err != nil {
 			return fmt.Errorf("installation %s: %w", inst.Name, err)
 		}
 		var waitErr error
 		if wait {
-			d := timeout
-			if d == 0 {
-				d = inst.Timeout
-			}
-			waitErr = m.Wait(ctx, cs, d)
+			waitErr = m.Wait(ctx, cs, cmp.Or(timeout, inst.Timeout))
 		}
 		printChangeSet(out, cs, waitErr)
 		failures = append(failures, cs.Err(), waitErr)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if err := errors.Join(failures...); err != nil {
+	if errors.Join(failures...) != nil {
 		return &ExitError{Code: 1}
 	}
 	return nil

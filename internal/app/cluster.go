@@ -10,17 +10,19 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 )
 
-// newManager connects the apply engine and its inventory store to a cluster.
-func newManager(cfg *rest.Config, log *slog.Logger) (*apply.Manager, kubernetes.Interface, error) {
+// manager connects the apply engine and its inventory store to the cluster.
+func (k *kubeFlags) manager(log *slog.Logger) (*apply.Manager, error) {
+	cfg, err := k.config()
+	if err != nil {
+		return nil, err
+	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	m, err := apply.NewManager(cfg, inventory.NewStore(client, inventory.DefaultNamespace), log)
-	return m, client, err
+	return apply.NewManager(cfg, inventory.NewStore(client, inventory.DefaultNamespace), log)
 }
 
 // applyRequest is the apply request for one rendered installation.

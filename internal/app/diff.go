@@ -6,51 +6,31 @@ import (
 	"io"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 )
 
 func runDiff(ctx context.Context, args []string, out, errOut io.Writer) error {
 	var (
-		src          sourceFlags
-		kube         kubeFlags
-		installation string
+		sel  selection
+		kube kubeFlags
 	)
 	fs := newFlagSet("diff", "(--repo URL [--ref REF] | --dir DIR) [--installation NAME] [--kubeconfig PATH]\n\n"+
 		"Shows what apply would change, by server-side dry run. Exit status: 0 no changes, 1 changes, 2 error.", errOut)
-	src.register(fs)
+	sel.register(fs, "diff")
 	kube.register(fs)
-	fs.StringVar(&installation, "installation", "", "diff only this installation (default all)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := src.validate(); err != nil {
-		return err
-	}
 	log := cliLogger(errOut)
-	f, err := loadFleet(ctx, &src, log)
+	m, err := kube.manager(log)
 	if err != nil {
 		return err
 	}
-	insts, err := f.installations(installation)
-	if err != nil {
-		return err
-	}
-	cfg, err := kube.config()
-	if err != nil {
-		return err
-	}
-	m, _, err := newManager(cfg, log)
-	if err != nil {
-		return err
-	}
-	r := render.NewRenderer(render.DefaultOptions())
 	changes, failed := 0, 0
-	for _, inst := range insts {
-		set, err := f.render(ctx, r, inst)
-		if err != nil {
-			return err
-		}
-		diffs, err := m.Diff(ctx, applyRequest(inst, f.snapshot, set), applyOptions(inst))
+	err = sel.each(ctx, log, func(inst config.Installation, snap source.Snapshot, set *render.ObjectSet) error {
+		diffs, err := m.Diff(ctx, applyRequest(inst, snap, set), applyOptions(inst))
 		if err != nil {
 			return fmt.Errorf("installation %s: %w", inst.Name, err)
 		}
@@ -66,8 +46,11 @@ func runDiff(ctx context.Context, args []string, out, errOut io.Writer) error {
 				fmt.Fprintf(out, "# %s: %s would be %s\n%s", inst.Name, d.Key, d.Action, d.Diff)
 			}
 		}
-	}
+		return nil
+	})
 	switch {
+	case err != nil:
+		return err
 	case failed > 0:
 		return &ExitError{Code: 2, Err: fmt.Errorf("%d object(s) would fail to apply", failed)}
 	case changes > 0:

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,6 +62,44 @@ func (f *fleet) render(ctx context.Context, r *render.Renderer, inst config.Inst
 		return nil, fmt.Errorf("installation %s: %w", inst.Name, err)
 	}
 	return set, nil
+}
+
+// selection is the repository and the installations a command works on.
+type selection struct {
+	src          sourceFlags
+	installation string
+}
+
+func (s *selection) register(fs *flag.FlagSet, verb string) {
+	s.src.register(fs)
+	fs.StringVar(&s.installation, "installation", "", verb+" only this installation (default all)")
+}
+
+// each fetches the repository once and calls fn with every chosen
+// installation, rendered, in gitopsd.yaml's order.
+func (s *selection) each(ctx context.Context, log *slog.Logger, fn func(inst config.Installation, snap source.Snapshot, set *render.ObjectSet) error) error {
+	if err := s.src.validate(); err != nil {
+		return err
+	}
+	f, err := loadFleet(ctx, &s.src, log)
+	if err != nil {
+		return err
+	}
+	insts, err := f.installations(s.installation)
+	if err != nil {
+		return err
+	}
+	r := render.NewRenderer(render.DefaultOptions())
+	for _, inst := range insts {
+		set, err := f.render(ctx, r, inst)
+		if err != nil {
+			return err
+		}
+		if err := fn(inst, f.snapshot, set); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // cliLogger logs warnings and errors to w; commands report results on stdout.

@@ -5,44 +5,24 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 )
 
 func runRender(ctx context.Context, args []string, out, errOut io.Writer) error {
-	var (
-		src          sourceFlags
-		installation string
-	)
+	var sel selection
 	fs := newFlagSet("render", "(--repo URL [--ref REF] | --dir DIR) [--installation NAME]", errOut)
-	src.register(fs)
-	fs.StringVar(&installation, "installation", "", "render only this installation (default all)")
+	sel.register(fs, "render")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := src.validate(); err != nil {
-		return err
-	}
-	f, err := loadFleet(ctx, &src, cliLogger(errOut))
-	if err != nil {
-		return err
-	}
-	insts, err := f.installations(installation)
-	if err != nil {
-		return err
-	}
-	r := render.NewRenderer(render.DefaultOptions())
-	for _, inst := range insts {
-		set, err := f.render(ctx, r, inst)
-		if err != nil {
-			return err
-		}
+	return sel.each(ctx, cliLogger(errOut), func(inst config.Installation, _ source.Snapshot, set *render.ObjectSet) error {
 		data, err := set.YAML()
 		if err != nil {
 			return err
 		}
-		if _, err := fmt.Fprintf(out, "# installation: %s (%s, %d objects)\n%s", inst.Name, inst.Path, len(set.Objects), data); err != nil {
-			return err
-		}
-	}
-	return nil
+		_, err = fmt.Fprintf(out, "# installation: %s (%s, %d objects)\n%s", inst.Name, inst.Path, len(set.Objects), data)
+		return err
+	})
 }

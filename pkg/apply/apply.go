@@ -25,26 +25,16 @@ import (
 // inventory or an empty render that would prune everything.
 func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*ChangeSet, error) {
 	start := time.Now()
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultOptions().Concurrency
-	}
-	prev, err := m.inventories.Load(ctx, req.Installation)
+	opts = opts.withDefaults()
+	p, err := m.plan(ctx, req, opts)
 	if err != nil {
 		return nil, err
 	}
+	prev, items, live := p.prev, p.items, p.live
 	if len(req.Objects.Objects) == 0 && len(prev.Entries) > 0 && opts.Prune && !opts.AllowEmpty {
 		return nil, &EmptyRenderError{Installation: req.Installation, Owned: len(prev.Entries)}
 	}
-	items, err := m.prepare(req, opts)
-	if err != nil {
-		return nil, err
-	}
-	live, err := m.listLive(ctx, req.Installation, kinds(items, prev), opts.Concurrency)
-	if err != nil {
-		return nil, err
-	}
-	prevIdx := prev.Index()
-	decide(items, prevIdx, live, opts)
+	decide(items, prev.Index(), live, opts)
 
 	if !opts.DryRun {
 		if err := m.savePending(ctx, prev, items, req.Source); err != nil {

@@ -36,21 +36,12 @@ type ObjectDiff struct {
 // opts.Prune) delete. Unlike Apply it reads every object: it is for people,
 // not for the reconcile loop.
 func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]ObjectDiff, error) {
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultOptions().Concurrency
-	}
-	prev, err := m.inventories.Load(ctx, req.Installation)
+	opts = opts.withDefaults()
+	p, err := m.plan(ctx, req, opts)
 	if err != nil {
 		return nil, err
 	}
-	items, err := m.prepare(req, opts)
-	if err != nil {
-		return nil, err
-	}
-	live, err := m.listLive(ctx, req.Installation, kinds(items, prev), opts.Concurrency)
-	if err != nil {
-		return nil, err
-	}
+	prev, items, live := p.prev, p.items, p.live
 	var (
 		mu    sync.Mutex
 		diffs []ObjectDiff

@@ -42,6 +42,14 @@ func DefaultOptions() Options {
 	}
 }
 
+// withDefaults fills in what a caller left zero.
+func (o Options) withDefaults() Options {
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultOptions().Concurrency
+	}
+	return o
+}
+
 // Request is one installation's desired state.
 type Request struct {
 	Installation string

@@ -83,6 +83,32 @@ func (it *item) ownedEntry() inventory.Entry {
 	return inventory.Entry{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: it.key.Namespace, Name: it.key.Name}
 }
 
+// planned is what an apply or a diff starts from: what the installation
+// owned, the objects as they will be applied, and the live metadata.
+type planned struct {
+	prev  *inventory.Inventory
+	items []*item
+	live  map[render.Key]*metav1.PartialObjectMetadata
+}
+
+// plan loads the inventory, prepares the objects and lists, once per kind,
+// the live objects labelled with the installation.
+func (m *Manager) plan(ctx context.Context, req Request, opts Options) (*planned, error) {
+	prev, err := m.inventories.Load(ctx, req.Installation)
+	if err != nil {
+		return nil, err
+	}
+	items, err := m.prepare(req, opts)
+	if err != nil {
+		return nil, err
+	}
+	live, err := m.listLive(ctx, req.Installation, kinds(items, prev), opts.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	return &planned{prev: prev, items: items, live: live}, nil
+}
+
 // prepare resolves each rendered object's kind, namespace and digest as
 // gitopsd applies it; the applied copies are built later, for the objects
 // that are sent.

@@ -135,6 +135,28 @@ func TestParseErrorsNameFileLineAndField(t *testing.T) {
 	}
 }
 
+func TestAliases(t *testing.T) {
+	cfg, err := Parse([]byte(`
+defaults: &ignore
+  - kind: Deployment
+    paths: [/spec/replicas]
+installations:
+  - name: web
+    path: apps/web
+    ignore: *ignore
+`), repo)
+	if err == nil || !strings.Contains(err.Error(), "defaults: unknown field") {
+		t.Fatalf("an unknown top-level anchor holder: %v", err)
+	}
+	cfg, err = Parse([]byte("installations: &list\n  - &web {name: web, path: apps/web, ignore: &ig [{kind: Deployment, paths: [/spec/replicas]}]}\n  - {name: db, path: apps/db, ignore: *ig}\n"), repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Installations[1].Ignore) != 1 {
+		t.Errorf("an aliased ignore list was lost: %+v", cfg.Installations[1])
+	}
+}
+
 func TestLoadWithoutFileIsOneInstallation(t *testing.T) {
 	cfg, err := Load(repo, "My_Fleet.git")
 	if err != nil {
@@ -171,6 +193,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("installations:\n  - {name: a, path: ., interval: 1s, drift: report}\n"))
 	f.Add([]byte("installations: &a\n  - *a\n"))
 	f.Add([]byte("- 1\n- 2\n"))
+	f.Add([]byte("common: &c [{kind: Deployment, paths: [/spec/replicas]}]\ninstallations:\n  - {name: a, path: apps/web, ignore: *c}\n"))
+	f.Add([]byte("w: &w [{kind: deny, schedule: '@daily', duration: 1h}]\ninstallations:\n  - &i {name: a, path: apps/web, windows: *w}\n  - *i\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse(data, repo)
 		if err != nil {

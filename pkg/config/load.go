@@ -80,7 +80,7 @@ func Parse(data []byte, repo fs.FS) (*Config, error) {
 	if len(doc.Content) == 0 {
 		return nil, &Error{File: FileName, Err: errors.New("empty file; list the installations under 'installations:'")}
 	}
-	root := doc.Content[0]
+	root := deref(doc.Content[0])
 	v := &validator{}
 	checkSchema(root, reflect.TypeFor[rawConfig](), "", v.report)
 	if err := v.err(); err != nil {
@@ -97,12 +97,13 @@ func Parse(data []byte, repo fs.FS) (*Config, error) {
 	}
 	seen := map[string]int{}
 	for i, r := range raw.Installations {
-		inst := v.installation(items.Content[i], fmt.Sprintf("installations[%d]", i), r, repo)
+		item := element(items, i)
+		inst := v.installation(item, fmt.Sprintf("installations[%d]", i), r, repo)
 		if line, dup := seen[inst.Name]; dup && inst.Name != "" {
-			v.report(field(items.Content[i], "name"), fmt.Sprintf("installations[%d].name", i),
+			v.report(field(item, "name"), fmt.Sprintf("installations[%d].name", i),
 				fmt.Errorf("%q is already the name of the installation on line %d", inst.Name, line))
 		}
-		seen[inst.Name] = items.Content[i].Line
+		seen[inst.Name] = item.Line
 		cfg.Installations = append(cfg.Installations, inst)
 	}
 	if err := v.err(); err != nil {
@@ -157,7 +158,7 @@ func (v *validator) installation(n *yaml.Node, at string, r rawInstallation, rep
 func (v *validator) ignoreRules(n *yaml.Node, at string, raw []rawIgnore) []IgnoreRule {
 	var rules []IgnoreRule
 	for i, r := range raw {
-		item, where := n.Content[i], fmt.Sprintf("%s[%d]", at, i)
+		item, where := element(n, i), fmt.Sprintf("%s[%d]", at, i)
 		if r.Kind == "" {
 			v.report(item, where+".kind", errors.New("required; name the kind whose fields to ignore"))
 		}
@@ -166,7 +167,7 @@ func (v *validator) ignoreRules(n *yaml.Node, at string, raw []rawIgnore) []Igno
 		}
 		for j, p := range r.Paths {
 			if !strings.HasPrefix(p, "/") {
-				v.report(field(item, "paths").Content[j], fmt.Sprintf("%s.paths[%d]", where, j), fmt.Errorf("%q is not a JSON pointer; write it like /spec/replicas", p))
+				v.report(element(field(item, "paths"), j), fmt.Sprintf("%s.paths[%d]", where, j), fmt.Errorf("%q is not a JSON pointer; write it like /spec/replicas", p))
 			}
 		}
 		rules = append(rules, IgnoreRule{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Paths: r.Paths})
@@ -179,7 +180,7 @@ func (v *validator) ignoreRules(n *yaml.Node, at string, raw []rawIgnore) []Igno
 func (v *validator) windows(n *yaml.Node, at string, raw []rawWindow) schedule.Windows {
 	var ws schedule.Windows
 	for i, r := range raw {
-		item, where := n.Content[i], fmt.Sprintf("%s[%d]", at, i)
+		item, where := element(n, i), fmt.Sprintf("%s[%d]", at, i)
 		d, err := parseDuration(r.Duration)
 		if err == nil && d == 0 {
 			err = errors.New("required, such as 2h")
@@ -294,15 +295,29 @@ func defaults(r rawInstallation) Installation {
 
 // field returns the value of key in the mapping n, or nil.
 func field(n *yaml.Node, key string) *yaml.Node {
+	n = deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return n.Content[i+1]
+			return deref(n.Content[i+1])
 		}
 	}
 	return nil
+}
+
+// element returns item i of the sequence n; decoding has checked it exists.
+func element(n *yaml.Node, i int) *yaml.Node {
+	return deref(deref(n).Content[i])
+}
+
+// deref follows YAML aliases (*name) to the node they stand for.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)

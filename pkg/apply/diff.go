@@ -137,7 +137,9 @@ func unified(before, after *unstructured.Unstructured, key render.Key) string {
 	return d
 }
 
-// comparable copies the parts of u a user wrote: no status, no bookkeeping.
+// comparable copies the parts of u a user wrote: no status, no bookkeeping,
+// and not kubectl's copy of the last object it applied, which for a Secret
+// holds its values.
 func comparable(u *unstructured.Unstructured) map[string]any {
 	if u == nil {
 		return nil
@@ -147,8 +149,16 @@ func comparable(u *unstructured.Unstructured) map[string]any {
 	for _, f := range []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp"} {
 		unstructured.RemoveNestedField(c, "metadata", f)
 	}
+	unstructured.RemoveNestedField(c, "metadata", "annotations", lastApplied)
+	if annotations, _, _ := unstructured.NestedMap(c, "metadata", "annotations"); len(annotations) == 0 {
+		unstructured.RemoveNestedField(c, "metadata", "annotations")
+	}
 	return c
 }
+
+// lastApplied is the annotation in which kubectl apply keeps the whole
+// object it applied.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // maskSecret replaces Secret values: "***" when a value stays the same,
 // "*** (changed)" on the side where it differs.

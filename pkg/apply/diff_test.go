@@ -2,9 +2,22 @@ package apply
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gitopsd/gitopsd/internal/testenv"
 )
+
+func kubectlApply(t *testing.T, manifest string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(testenv.BinDir(), "kubectl"), "--kubeconfig", env.Kubeconfig, "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(manifest)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply: %v\n%s", err, out)
+	}
+}
 
 func TestDiff(t *testing.T) {
 	f := newFixture(t)
@@ -13,6 +26,8 @@ func TestDiff(t *testing.T) {
 		return "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: NS}\nstringData: {password: " + v + ", user: admin}\n"
 	}
 	f.apply(f.objects(configMap("settings", "k: v1"), configMap("old", "a: b"), secretV("first-secret-value"), service), DefaultOptions())
+	// kubectl apply leaves the whole Secret in an annotation.
+	kubectlApply(t, strings.ReplaceAll(secretV("first-secret-value"), "NS", f.ns))
 
 	req := Request{Installation: "app", Namespace: f.ns, Objects: f.objects(configMap("settings", "k: v1"), configMap("old", "a: b"), secretV("first-secret-value"), service)}
 	diffs, err := f.manager.Diff(ctx, req, DefaultOptions())

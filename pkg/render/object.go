@@ -109,6 +109,27 @@ func validate(o *Object) error {
 	if missing != "" {
 		return &Error{Path: o.Source, Err: fmt.Errorf("an object has no %s", missing)}
 	}
+	return validateSecret(o)
+}
+
+// validateSecret requires a Secret's values to be strings. The API server
+// would refuse others with a message that quotes the value; this error
+// names only the key.
+func validateSecret(o *Object) error {
+	if o.GetKind() != "Secret" || o.GroupVersionKind().Group != "" {
+		return nil
+	}
+	for _, field := range []string{"data", "stringData"} {
+		values, ok := o.Object[field].(map[string]any)
+		if o.Object[field] != nil && !ok {
+			return &Error{Path: o.Source, Err: fmt.Errorf("%s: %s must be a mapping of keys to strings", KeyOf(o.Unstructured), field)}
+		}
+		for k, v := range values {
+			if _, isString := v.(string); !isString {
+				return &Error{Path: o.Source, Err: fmt.Errorf("%s: %s.%s must be a string; quote the value", KeyOf(o.Unstructured), field, k)}
+			}
+		}
+	}
 	return nil
 }
 

@@ -130,6 +130,8 @@ func TestErrorsNameTheFile(t *testing.T) {
 		}, "app", []string{"app", "web"}},
 		{"generateName", fstest.MapFS{"app/a.yaml": {Data: []byte("apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: migrate-}\n")}},
 			"app", []string{"app/a.yaml", "generateName"}},
+		{"secret value not a string", fstest.MapFS{"app/s.yaml": {Data: []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {pin: 987654321}\n")}},
+			"app", []string{"app/s.yaml", "stringData.pin must be a string"}},
 		{"missing directory", fstest.MapFS{"app/a.yaml": {Data: []byte(deploy)}},
 			"nope", []string{"nope: directory does not exist"}},
 	}

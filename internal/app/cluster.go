@@ -25,9 +25,11 @@ func (k *kubeFlags) manager(log *slog.Logger) (*apply.Manager, error) {
 	return apply.NewManager(cfg, inventory.NewStore(client, inventory.DefaultNamespace), log)
 }
 
-// applyRequest is the apply request for one rendered installation.
+// applyRequest is the apply request for one rendered installation. A
+// command-line apply claims no ownership: the daemon that owns the
+// installation keeps it.
 func applyRequest(inst config.Installation, snap source.Snapshot, set *render.ObjectSet) apply.Request {
-	return apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: snap.URL, Commit: snap.Commit, Objects: set}
+	return apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Commit: snap.Commit, Objects: set}
 }
 
 // applyOptions are the engine options of an installation.

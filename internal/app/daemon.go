@@ -149,7 +149,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		return nil, err
 	}
 	opts := reconcile.DefaultOptions()
-	opts.Source, opts.DefaultName = d.flags.src.repo, d.flags.src.name()
+	opts.Source, opts.DefaultName = d.flags.src.repo+"@"+d.flags.src.ref, d.flags.src.name()
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
 	renderOpts := render.DefaultOptions()

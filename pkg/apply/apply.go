@@ -31,6 +31,9 @@ func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*Change
 		return nil, err
 	}
 	prev, items, live := p.prev, p.items, p.live
+	if req.Source != "" && prev.Source != "" && prev.Source != req.Source {
+		return nil, &OwnershipError{Installation: req.Installation, Owner: prev.Source, Source: req.Source}
+	}
 	if len(req.Objects.Objects) == 0 && len(prev.Entries) > 0 && opts.Prune && !opts.AllowEmpty {
 		return nil, &EmptyRenderError{Installation: req.Installation, Owned: len(prev.Entries)}
 	}

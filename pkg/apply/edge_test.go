@@ -139,3 +139,34 @@ func TestFailedDeleteStaysOwned(t *testing.T) {
 		t.Errorf("retry: %v", cs.Changes)
 	}
 }
+
+// TestAnotherSourcesInstallationIsRefused applies one installation name
+// from two daemons' sources: the second is refused, and a command-line apply
+// (no source) keeps the owner.
+func TestAnotherSourcesInstallationIsRefused(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	set := f.objects(configMap("a", "k: v"))
+	req := Request{Installation: "app", Namespace: f.ns, Source: "https://example.com/fleet.git@main", Objects: set}
+	if _, err := f.manager.Apply(ctx, req, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	other := req
+	other.Source, other.Objects = "https://example.com/other.git@main", f.objects(configMap("b", "k: v"))
+	_, err := f.manager.Apply(ctx, other, DefaultOptions())
+	var owned *OwnershipError
+	if !errors.As(err, &owned) || !strings.Contains(err.Error(), "belongs to the gitopsd following https://example.com/fleet.git@main") {
+		t.Fatalf("a second source: %v", err)
+	}
+	if _, err := f.get(configMaps, f.ns, "a"); err != nil {
+		t.Errorf("the refused apply pruned the owner's object: %v", err)
+	}
+	cli := req
+	cli.Source = ""
+	if _, err := f.manager.Apply(ctx, cli, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if inv, _ := f.store.Load(ctx, "app"); inv.Source != req.Source {
+		t.Errorf("a command-line apply changed the owner to %q", inv.Source)
+	}
+}

@@ -48,7 +48,19 @@ type EmptyRenderError struct {
 }
 
 func (e *EmptyRenderError) Error() string {
-	return fmt.Sprintf("installation %s rendered no objects, which would prune all %d it owns; refusing (allow it explicitly with --allow-empty)", e.Installation, e.Owned)
+	return fmt.Sprintf("installation %s rendered no objects, which would prune all %d it owns; refusing. To delete them, remove the installation from gitopsd.yaml, or run gitopsd apply --allow-empty", e.Installation, e.Owned)
+}
+
+// OwnershipError refuses to apply an installation whose inventory another
+// source owns: two daemons sharing an installation name would prune each
+// other's objects.
+type OwnershipError struct {
+	Installation, Owner, Source string
+}
+
+func (e *OwnershipError) Error() string {
+	return fmt.Sprintf("installation %s belongs to the gitopsd following %s, not %s; two sources must not share an installation name: rename one in gitopsd.yaml, or delete the inventory ConfigMap inventory-%s to hand it over",
+		e.Installation, e.Owner, e.Source, e.Installation)
 }
 
 // immutable reports whether the API server refused err's change because it

@@ -56,7 +56,10 @@ type Request struct {
 	// Namespace is set on namespaced objects without one; "default" when
 	// empty.
 	Namespace string
-	// Source is the repository, recorded in the inventory.
+	// Source identifies who owns the installation: a daemon's repository
+	// and ref. It is recorded in the inventory, and an inventory owned by
+	// another source is refused. Empty (a one-off apply from the command
+	// line) claims nothing and keeps the recorded owner.
 	Source string
 	// Commit is recorded in the inventory when the apply succeeds.
 	Commit  string

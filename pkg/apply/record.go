@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -14,7 +15,7 @@ import (
 func (m *Manager) savePending(ctx context.Context, prev *inventory.Inventory, items []*item, source string) error {
 	idx := prev.Index()
 	pending := *prev
-	pending.Source = source
+	pending.Source = cmp.Or(source, prev.Source)
 	pending.Entries = slices.Clone(prev.Entries)
 	for _, it := range items {
 		if _, ok := idx[it.key]; !ok && !it.decided() {
@@ -37,7 +38,7 @@ func (m *Manager) savePending(ctx context.Context, prev *inventory.Inventory, it
 // changed. It returns the entries owned.
 func (m *Manager) saveFinal(ctx context.Context, prev *inventory.Inventory, items []*item, kept []inventory.Entry, req Request, prune, complete bool) ([]inventory.Entry, error) {
 	next := *prev
-	next.Prune, next.Source = prune, req.Source
+	next.Prune, next.Source = prune, cmp.Or(req.Source, prev.Source)
 	if complete {
 		next.Commit = req.Commit
 	}

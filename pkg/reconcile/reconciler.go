@@ -57,8 +57,9 @@ var (
 
 // Options tune the loop.
 type Options struct {
-	// Source is the repository URL, recorded in inventories so that only
-	// this repository's removed installations are pruned.
+	// Source identifies this daemon's repository and ref. It is recorded
+	// in inventories: an installation owned by another source is not
+	// applied, and only this source's removed installations are pruned.
 	Source string
 	// DefaultName names the one installation of a repository without
 	// gitopsd.yaml.

@@ -193,21 +193,24 @@ func (w *worker) succeeded(inst config.Installation, snap source.Snapshot, cs *a
 }
 
 // failed records err and returns the wait before the next attempt: the
-// interval for errors only a new commit can fix (the render of this commit
-// fails, or it would prune everything), capped exponential backoff for the
-// rest.
+// interval for errors a retry of the same commit cannot fix (its render
+// fails, it would prune everything, another source owns the installation,
+// or it changes immutable fields), capped exponential backoff for the rest.
 func (w *worker) failed(inst config.Installation, cs *apply.ChangeSet, err error, elapsed time.Duration) time.Duration {
 	w.r.metrics.duration.WithLabelValues(inst.Name, "failure").Observe(elapsed.Seconds())
 	var (
 		notReadyErr *apply.NotReadyError
 		empty       *apply.EmptyRenderError
+		owned       *apply.OwnershipError
 		reason      = "ApplyFailed"
 		next        time.Duration
 	)
 	w.mu.Lock()
 	switch {
-	case render.IsRenderError(err), errors.As(err, &empty):
+	case render.IsRenderError(err):
 		reason, next = "RenderFailed", inst.Interval
+	case errors.As(err, &empty), errors.As(err, &owned), onlyImmutable(cs):
+		next = inst.Interval
 	default:
 		w.failures++
 		next = backoff(w.r.opts.RetryBase, w.r.opts.MaxBackoff, w.failures)
@@ -266,6 +269,24 @@ func (w *worker) snapshotStatus() InstallationStatus {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.status
+}
+
+// onlyImmutable reports whether every failure of cs is a change to an
+// immutable field, which only a new commit can fix.
+func onlyImmutable(cs *apply.ChangeSet) bool {
+	if cs == nil {
+		return false
+	}
+	failed := 0
+	for _, c := range cs.Changes {
+		if c.Action == apply.Failed {
+			if !apply.IsImmutable(c.Err) {
+				return false
+			}
+			failed++
+		}
+	}
+	return failed > 0
 }
 
 // backoff is base·2^(failures-1), capped at limit.

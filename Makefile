@@ -35,6 +35,7 @@ test: tools
 cluster: tools
 	go run ./hack/cluster
 
-## bench: measure gitopsd's apply engine against kubectl and Flux; writes bench/RESULTS.md
+## bench: measure the apply engine against kubectl and Flux, drift detection and daemon memory; writes bench/RESULTS.md
 bench: tools
 	cd bench && go run ./cmd/applybench $(BENCH_FLAGS)
+	cd bench && go run ./cmd/driftbench $(DRIFT_BENCH_FLAGS)

@@ -1,0 +1,22 @@
+// Command driftbench measures gitopsd's drift detection on local control
+// planes (etcd and kube-apiserver):
+//
+//   - detection latency: a set of objects is applied with apply.Manager and
+//     tracked by a drift.Detector, wired as the daemon wires them; then
+//     out-of-band changes (edits, a scale, a delete, a label removal) are
+//     made one at a time, each timed from the moment its write returns to
+//     the detector's report of that object;
+//   - API requests while nothing changes: the detector's and the checks'
+//     requests over a quiet window, object reads apart from watches;
+//   - the daemon's memory: the real `gitopsd run` follows a Git repository
+//     on disk holding that many objects, and once every installation is
+//     Ready at HEAD its resident set is read from /proc.
+//
+// Every size gets a control plane of its own, so that no measurement sees
+// another's objects. It prints a Markdown report and writes it as its
+// section of RESULTS.md (the other sections are kept).
+//
+//	make bench                                      # from the repository root
+//	go run ./cmd/driftbench -n 1000 -daemon-n ''    # from bench/: latency and requests only
+//	go run ./cmd/driftbench -n '' -daemon-n 10000 -out ''
+package main

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gitopsd/gitopsd/bench/internal/results"
+)
+
+// Targets of the drift detector and the daemon.
+const (
+	// DESIGN.md: anyone who edits a managed object by hand sees gitopsd
+	// notice within a second.
+	latencyTarget = time.Second
+	rssTarget     = 150 << 20 // at rssTargetN objects
+	rssTargetN    = 10000
+)
+
+// Report is what a run measured, and where.
+type Report struct {
+	Date              time.Time
+	Cores             int
+	Platform          string
+	GoVersion         string
+	KubernetesVersion string
+	Changes           int
+	// LoadBefore and LoadAfter are the 1-, 5- and 15-minute load averages
+	// when the run started and ended, when the system says.
+	LoadBefore, LoadAfter string
+
+	Latency []LatencyResult
+	Quiet   []QuietResult
+	Daemon  []DaemonResult
+}
+
+// Target is one goal the run is checked against.
+type Target struct {
+	N        int
+	Goal     string
+	Measured string
+	// Met is nil when the run did not measure what the target needs.
+	Met *bool
+}
+
+func verdict(met bool) *bool { return &met }
+
+// Percentile is the p-th percentile (0 < p ≤ 100) of xs by nearest rank.
+func Percentile(xs []time.Duration, p float64) time.Duration {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Sorted(slices.Values(xs))
+	rank := int(float64(len(xs))*p/100+0.9999999) - 1
+	return xs[min(max(rank, 0), len(xs)-1)]
+}
+
+// LatencyStats sums up samples.
+type LatencyStats struct {
+	Count, Missed int
+	P50, P99, Max time.Duration
+}
+
+func statsOf(samples []LatencySample) LatencyStats {
+	s := LatencyStats{Count: len(samples)}
+	var xs []time.Duration
+	for _, x := range samples {
+		if x.Missed {
+			s.Missed++
+			continue
+		}
+		xs = append(xs, x.Latency)
+	}
+	s.P50, s.P99, s.Max = Percentile(xs, 50), Percentile(xs, 99), Percentile(xs, 100)
+	return s
+}
+
+// LatencyTable has, per size, a row per kind of change and one for all.
+func (r *Report) LatencyTable() string {
+	var b strings.Builder
+	b.WriteString("| objects | change | changes | p50 | p99 | max | missed |\n|---:|---|---:|---:|---:|---:|---:|\n")
+	row := func(n int, what string, s LatencyStats) {
+		fmt.Fprintf(&b, "| %d | %s | %d | %s | %s | %s | %d |\n", n, what, s.Count,
+			results.FormatDuration(s.P50), results.FormatDuration(s.P99), results.FormatDuration(s.Max), s.Missed)
+	}
+	for _, res := range r.Latency {
+		for _, k := range changeKinds {
+			var of []LatencySample
+			for _, s := range res.Samples {
+				if s.What == k.what {
+					of = append(of, s)
+				}
+			}
+			if len(of) > 0 {
+				row(res.N, k.what, statsOf(of))
+			}
+		}
+		row(res.N, "**all**", statsOf(res.Samples))
+	}
+	return b.String()
+}
+
+// QuietTable has a row per size, and lists any object read.
+func (r *Report) QuietTable() string {
+	var b strings.Builder
+	b.WriteString("| objects | window | object reads (GET, LIST) | watches opened | writes and dry runs | object reads per minute | watches per minute | drift reports |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	var reads []string
+	for _, q := range r.Quiet {
+		c := q.Requests
+		fmt.Fprintf(&b, "| %d | %s | %d | %d | %d | %.1f | %.1f | %d |\n", q.N, q.Window, c.Reads, c.Watches, c.Writes,
+			PerMinute(c.Reads, q.Window), PerMinute(c.Watches, q.Window), q.Reports)
+		for _, line := range q.Reads[:min(len(q.Reads), 5)] {
+			reads = append(reads, fmt.Sprintf("- %d objects: `%s`", q.N, line))
+		}
+	}
+	if len(reads) > 0 {
+		b.WriteString("\nObject reads in the window (at most five per size):\n\n" + strings.Join(reads, "\n") + "\n")
+	}
+	return b.String()
+}
+
+// SyncTable has a row per size: how long the daemon's initial sync took
+// and what it asked of the API server, during it and after.
+func (r *Report) SyncTable() string {
+	var b strings.Builder
+	b.WriteString("| objects | installations | initial sync | slowest apply | reads | writes | dry runs | reads after Ready | dry runs after Ready | requests stopped after |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, d := range r.Daemon {
+		stopped := results.FormatDuration(d.Settled)
+		if d.Settled >= settleTimeout {
+			stopped = "not within " + settleTimeout.String()
+		}
+		fmt.Fprintf(&b, "| %d | %d | %s | %s | %d | %d | %d | %d | %d | %s |\n", d.N, d.Installations,
+			results.FormatDuration(d.InitialSync), results.FormatDuration(d.SlowestApply),
+			d.SyncRequests.Reads, d.SyncRequests.Writes, d.SyncRequests.DryRuns, d.AfterReady.Reads, d.AfterReady.DryRuns, stopped)
+	}
+	return b.String()
+}
+
+// MemoryTable has a row per size.
+func (r *Report) MemoryTable() string {
+	var b strings.Builder
+	b.WriteString("| objects | VmRSS | VmHWM | RssAnon | RssFile | Go heap in use | goroutines |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, d := range r.Daemon {
+		m := d.Memory
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %d |\n", d.N, results.FormatBytes(m.RSS), results.FormatBytes(m.HWM),
+			results.FormatBytes(m.Anon), results.FormatBytes(m.File), results.FormatBytes(d.HeapInUse), d.Goroutines)
+	}
+	return b.String()
+}
+
+// Targets checks the run against the goals: every change reported and
+// nothing else, p99 under a second, no object reads while nothing
+// changes, and a daemon under 150 MiB at 10000 objects.
+func (r *Report) Targets() []Target {
+	var targets []Target
+	for _, res := range r.Latency {
+		s := statsOf(res.Samples)
+		targets = append(targets,
+			Target{N: res.N, Goal: "every change reported, nothing else",
+				Measured: fmt.Sprintf("%d of %d reported, %d unchanged objects reported", s.Count-s.Missed, s.Count, res.Spurious),
+				Met:      verdict(s.Missed == 0 && res.Spurious == 0)},
+			Target{N: res.N, Goal: "p99 detection < 1 s",
+				Measured: results.FormatDuration(s.P99), Met: verdict(s.Missed == 0 && s.P99 < latencyTarget)})
+	}
+	for _, q := range r.Quiet {
+		targets = append(targets, Target{N: q.N, Goal: "no object reads while nothing changes",
+			Measured: fmt.Sprintf("%d in %s", q.Requests.Reads, q.Window), Met: verdict(q.Requests.Reads == 0)})
+	}
+	t := Target{N: rssTargetN, Goal: "daemon VmRSS < 150 MiB"}
+	if i := slices.IndexFunc(r.Daemon, func(d DaemonResult) bool { return d.N == rssTargetN }); i >= 0 {
+		rss := r.Daemon[i].Memory.RSS
+		t.Measured, t.Met = results.FormatBytes(rss), verdict(rss < rssTarget)
+	}
+	return append(targets, t)
+}
+
+// TargetTable is the targets as a Markdown table.
+func (r *Report) TargetTable() string {
+	var b strings.Builder
+	b.WriteString("| objects | target | measured | met |\n|---:|---|---|---|\n")
+	for _, t := range r.Targets() {
+		met, measured := "not measured", t.Measured
+		if t.Met != nil {
+			met = map[bool]string{true: "**met**", false: "**not met**"}[*t.Met]
+		}
+		if measured == "" {
+			measured = "—"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", t.N, t.Goal, measured, met)
+	}
+	return b.String()
+}
+
+// Markdown is the whole report: where and how it was measured, a table
+// per measurement, and the targets.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	b.WriteString("# Drift benchmark\n\n")
+	fmt.Fprintf(&b, "Measured %s on %d cores (%s), Kubernetes %s (etcd and kube-apiserver only), %s.\n",
+		r.Date.UTC().Format("2006-01-02 15:04 MST"), r.Cores, r.Platform, r.KubernetesVersion, r.GoVersion)
+	if r.LoadBefore != "" {
+		fmt.Fprintf(&b, "Load average (1, 5, 15 min) %s at the start and %s at the end: other work shares the cores.\n", r.LoadBefore, r.LoadAfter)
+	}
+	b.WriteString("Reproduce with `make bench` (flags: `make bench DRIFT_BENCH_FLAGS='-n 1000 -daemon-n 5000'`).\n\n")
+	b.WriteString(driftMethod(r.Changes))
+	if len(r.Latency) > 0 {
+		b.WriteString("\n## Detection latency\n\n" + r.LatencyTable())
+	}
+	if len(r.Quiet) > 0 {
+		b.WriteString("\n## API requests while nothing changes\n\n" + r.QuietTable())
+	}
+	if len(r.Daemon) > 0 {
+		b.WriteString("\n## Daemon: initial sync\n\n" + r.SyncTable())
+		b.WriteString("\n## Daemon: memory\n\n" + r.MemoryTable())
+	}
+	b.WriteString("\n## Drift targets\n\n" + r.TargetTable())
+	return b.String()
+}
+
+// driftMethod says what was run and how it was measured.
+func driftMethod(changes int) string {
+	var kinds []string
+	for _, k := range changeKinds {
+		kinds = append(kinds, "  - "+k.what)
+	}
+	return fmt.Sprintf(`Every size runs on a control plane of its own (testenv, size API), so that
+no measurement sees another's objects. Objects are those of the apply
+benchmark: 1%% Namespaces, the rest an even mix of ConfigMaps, Secrets,
+headless Services, ServiceAccounts, Deployments, Roles and RoleBindings.
+
+- **Detection latency**: the objects are applied as one installation by
+  `+"`apply.Manager`"+` and tracked by a `+"`drift.Detector`"+` with `+"`drift.DefaultOptions()`"+`,
+  wired as the daemon wires them (the Manager confirms drift; the detector
+  has a metadata client of its own with client-go's default rate limit).
+  The policy is report-only, so no correction writes while changes are timed.
+  First one object of each kind is relabelled by hand and its report awaited,
+  so every watch is known to deliver. Then %d out-of-band changes are made
+  one at a time, each to an object of its own, spread across the namespaces,
+  taking these in turn (edits are JSON merge patches with kubectl's field
+  managers; the scale goes through the scale subresource):
+%s
+  Each change is timed from the return of its write request to the
+  detector's `+"`OnReport`"+` call for that object; one not reported within %s is
+  missed.
+- **API requests while nothing changes**: after the changes (their objects
+  stay drifted and reported), the requests of the detector's client and of
+  the Manager's (drift checks) are counted at the client over the window.
+  Watches are requests with `+"`watch=true`"+` (a watch opened again after its
+  server-side timeout); object reads are the other GETs (objects and lists).
+- **Daemon**: the real `+"`gitopsd run`"+`, built from this repository, follows a Git
+  repository on disk (branch main) whose `+"`gitopsd.yaml`"+` lists one installation
+  per 1000 objects, each a directory of plain YAML, with the defaults (drift
+  corrected, prune on, interval 10m); the source is polled hourly. The plane
+  has no Deployment controller, so the benchmark marks each Deployment rolled
+  out (one status write each) and health waits end as on a cluster whose pods
+  start. Initial sync is from starting the process to the status API saying
+  every installation is Ready at HEAD; the slowest apply is the longest apply
+  in that status, without its health wait. Requests are the API server's own
+  counters (`+"`apiserver_request_total`"+`; the status writes left out): reads are
+  GETs and LISTs, dry runs are drift checks. After Ready the counters are read
+  every %s until the daemon's reads and dry runs have stopped for %s; then
+  its memory is read %d times, %s apart, from `+"`/proc/<pid>/status`"+` (the table
+  shows the last reading, with the Go heap in use and goroutines from the
+  daemon's `+"`/metrics`"+`). RssFile is the executable's pages in memory.
+`, changes, strings.Join(kinds, "\n"), reportTimeout, settleEvery, settleQuiet, settleSamples, settleEvery)
+}

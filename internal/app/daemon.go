@@ -52,18 +52,19 @@ type daemon struct {
 	log      *slog.Logger
 	registry *modules.Registry
 
-	metrics       *prometheus.Registry
-	sourceMetrics *source.Metrics
-	mux           *http.ServeMux
-	restConfig    *rest.Config
-	client        kubernetes.Interface
-	poller        *source.Poller
-	leading       <-chan struct{} // closed once this replica may apply
-	reconciler    *reconcile.Reconciler
+	metrics        *prometheus.Registry
+	sourceMetrics  *source.Metrics
+	mux            *http.ServeMux
+	restConfig     *rest.Config
+	client         kubernetes.Interface
+	poller         *source.Poller
+	leading        <-chan struct{} // closed once this replica may apply
+	reconciler     *reconcile.Reconciler
+	reconcilerDone chan struct{} // closed when the reconciler has stopped
 }
 
 func newDaemon(f *runFlags, log *slog.Logger) *daemon {
-	d := &daemon{flags: f, log: log, registry: modules.New()}
+	d := &daemon{flags: f, log: log, registry: modules.New(), reconcilerDone: make(chan struct{})}
 	inits := map[string]modules.InitFunc{
 		modAll:        func(context.Context) (modules.Service, error) { return nil, nil },
 		modServer:     d.initServer,
@@ -168,6 +169,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	d.reconciler.SetDrift(drift.NewDetector(meta, manager, manager, d.reconciler.Trigger, events, driftMetrics, d.log, drift.DefaultOptions()))
 	d.mux.Handle("GET /api/v1/installations", d.statusHandler())
 	return modules.ServiceFunc(func(ctx context.Context) error {
+		defer close(d.reconcilerDone)
 		defer stopEvents()
 		select {
 		case <-d.leading:

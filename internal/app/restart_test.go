@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -137,4 +138,17 @@ func TestLeaderElection(t *testing.T) {
 	repo.write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: elected, namespace: default}\ndata: {v: '2'}\n")
 	head = repo.commit("v2")
 	standby.waitFor(30*time.Second, "the new leader to apply a commit", allAt(head))
+
+	// A leader stopped with SIGTERM releases the Lease once it has
+	// finished, and a third replica takes over.
+	third := startDaemon(t, args...)
+	third.waitFor(10*time.Second, "the third replica to stand by", func(s *statusResponse) bool { return !s.Leading })
+	if err := standby.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-standby.done
+	if standby.err != nil {
+		t.Errorf("the leader's exit after SIGTERM: %v", standby.err)
+	}
+	third.waitFor(10*time.Second, "the third replica to lead", func(s *statusResponse) bool { return s.Leading && allAt(head)(s) })
 }

@@ -94,9 +94,10 @@ type Reconciler struct {
 	log         *slog.Logger
 	opts        Options
 
-	mu      sync.Mutex
-	status  Status
-	workers map[string]*worker
+	mu       sync.Mutex
+	status   Status
+	workers  map[string]*worker
+	stopWork context.CancelFunc // set by Run: cancels applies under way
 }
 
 // New returns a Reconciler; Run starts it. Add drift detection with
@@ -114,6 +115,16 @@ func New(snapshots Snapshots, renderer *render.Renderer, applier Applier, invent
 
 // SetDrift adds drift detection; the reconciler runs the detector.
 func (r *Reconciler) SetDrift(d Drift) { r.drift = d }
+
+// Abort cancels the applies under way at once, without the grace of a
+// shutdown: another replica may be applying already.
+func (r *Reconciler) Abort() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopWork != nil {
+		r.stopWork()
+	}
+}
 
 // Trigger reconciles an installation now (a drift correction, or a test
 // that moved the clock).
@@ -133,6 +144,9 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	// so that shutdown never cuts an apply between its inventory writes.
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
+	r.mu.Lock()
+	r.stopWork = stopWork
+	r.mu.Unlock()
 	var wg sync.WaitGroup
 	defer func() {
 		r.stopWorkers()

@@ -131,8 +131,8 @@ func TestDaemonFollowsTheRepository(t *testing.T) {
 		t.Errorf("the removed installation's namespace was not pruned")
 	}
 	store := inventory.NewStore(env.Client, inventory.DefaultNamespace)
-	if names, _ := store.List(ctx); contains(names, "backups") {
-		t.Errorf("the removed installation's inventory is still there: %v", names)
+	if err := pollUntil(10*time.Second, func() bool { names, _ := store.List(ctx); return !contains(names, "backups") }); err != nil {
+		t.Errorf("the removed installation's inventory is still there")
 	}
 	if _, err := env.Client.CoreV1().ConfigMaps("default").Get(ctx, "extra", metav1.GetOptions{}); err != nil {
 		t.Errorf("the added installation was not applied: %v", err)

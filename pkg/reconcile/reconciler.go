@@ -94,10 +94,12 @@ type Reconciler struct {
 	log         *slog.Logger
 	opts        Options
 
-	mu       sync.Mutex
-	status   Status
-	workers  map[string]*worker
-	stopWork context.CancelFunc // set by Run: cancels applies under way
+	mu         sync.Mutex
+	waitLogged string // the commit whose removals were logged as waiting
+	status     Status
+	workers    map[string]*worker
+	stopWork   context.CancelFunc // set by Run: cancels applies under way
+	applied    chan struct{}      // buffered 1: an installation applied a commit
 }
 
 // New returns a Reconciler; Run starts it. Add drift detection with
@@ -110,6 +112,7 @@ func New(snapshots Snapshots, renderer *render.Renderer, applier Applier, invent
 		snapshots: snapshots, renderer: renderer, applier: applier, inventories: inventories,
 		events: events, metrics: metrics, log: log, opts: opts,
 		workers: map[string]*worker{},
+		applied: make(chan struct{}, 1),
 	}
 }
 
@@ -161,7 +164,9 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			_ = r.drift.Run(ctx)
 		}()
 	}
-	retry := time.NewTicker(time.Minute)
+	// Removals wait for the other installations and may fail; look again
+	// every few seconds.
+	retry := time.NewTicker(10 * time.Second)
 	defer retry.Stop()
 	for {
 		if snap, ok := r.snapshots.Latest(); ok {
@@ -171,6 +176,8 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-r.snapshots.Updates():
+		case <-r.applied:
+			// Removals waiting for the others may go ahead.
 		case <-retry.C:
 			// Retry removals that failed; the snapshot is the same.
 		}
@@ -215,7 +222,7 @@ func (r *Reconciler) sync(ctx context.Context, wg *sync.WaitGroup, snap source.S
 		r.stopUnwanted(wanted)
 		return
 	}
-	r.removeUnwanted(ctx, wanted)
+	r.removeUnwanted(ctx, wanted, snap.Commit)
 }
 
 func (r *Reconciler) stopWorkers() {

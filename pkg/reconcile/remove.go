@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/render"
@@ -11,33 +12,75 @@ import (
 
 // removeUnwanted stops the workers of installations no longer in
 // gitopsd.yaml and removes them, and those removed while the daemon was
-// down, from the cluster.
-func (r *Reconciler) removeUnwanted(ctx context.Context, wanted map[string]bool) {
+// down, from the cluster. Removal waits until every other installation has
+// applied commit: an object that moved to another installation (a rename)
+// then carries that installation's label, and its old owner's prune leaves
+// it alone.
+func (r *Reconciler) removeUnwanted(ctx context.Context, wanted map[string]bool, commit string) {
 	r.stopUnwanted(wanted)
 	names, err := r.inventories.List(ctx)
 	if err != nil {
 		r.log.Error("cannot look for removed installations", keyError, err)
 		return
 	}
+	var removed []string
 	for _, name := range names {
 		if !wanted[name] {
-			r.remove(ctx, name)
+			removed = append(removed, name)
 		}
+	}
+	if len(removed) == 0 {
+		return
+	}
+	if !r.allApplied(commit) {
+		r.mu.Lock()
+		first := r.waitLogged != commit
+		r.waitLogged = commit
+		r.mu.Unlock()
+		if first {
+			r.log.Info("removing installations once the others have applied the commit", "installations", removed, keyCommit, short(commit))
+		}
+		return
+	}
+	for _, name := range removed {
+		r.remove(ctx, name)
 	}
 }
 
-// stopUnwanted stops the workers of installations not wanted.
-func (r *Reconciler) stopUnwanted(wanted map[string]bool) {
+// allApplied reports whether every installation has applied commit.
+func (r *Reconciler) allApplied(commit string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for _, w := range r.workers {
+		if w.snapshotStatus().AppliedCommit != commit {
+			return false
+		}
+	}
+	return true
+}
+
+// stopUnwanted stops the workers of installations not wanted and waits,
+// for at most the shutdown grace, until their last apply has finished.
+func (r *Reconciler) stopUnwanted(wanted map[string]bool) {
+	r.mu.Lock()
+	var stopped []*worker
 	for name, w := range r.workers {
 		if !wanted[name] {
 			w.stop()
 			delete(r.workers, name)
-			r.metrics.forget(name)
-			if r.drift != nil {
-				r.drift.Forget(name)
-			}
+			stopped = append(stopped, w)
+		}
+	}
+	r.mu.Unlock()
+	for _, w := range stopped {
+		select {
+		case <-w.exited:
+		case <-time.After(r.opts.ShutdownGrace):
+		}
+		name := w.snapshotStatus().Name
+		r.metrics.forget(name)
+		if r.drift != nil {
+			r.drift.Forget(name)
 		}
 	}
 }

@@ -18,9 +18,10 @@ import (
 // worker reconciles one installation: one at a time, on each new commit or
 // configuration, every interval, and on retry after a failure.
 type worker struct {
-	r    *Reconciler
-	kick chan struct{} // buffered 1: a reconcile is wanted
-	done chan struct{} // closed by stop
+	r      *Reconciler
+	kick   chan struct{} // buffered 1: a reconcile is wanted
+	done   chan struct{} // closed by stop
+	exited chan struct{} // closed when run returns
 
 	mu         sync.Mutex
 	inst       config.Installation
@@ -36,6 +37,7 @@ func newWorker(r *Reconciler, inst config.Installation) *worker {
 		r: r, inst: inst,
 		kick:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
+		exited: make(chan struct{}),
 		status: InstallationStatus{Name: inst.Name, Path: inst.Path, Phase: Progressing},
 	}
 }
@@ -81,6 +83,7 @@ func (w *worker) stop() {
 }
 
 func (w *worker) run(ctx context.Context) {
+	defer close(w.exited)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -189,6 +192,10 @@ func (w *worker) succeeded(inst config.Installation, snap source.Snapshot, cs *a
 	w.status.NotReady, w.status.LastError, w.status.LastErrorTime, w.status.NextRetry = nil, "", nil, nil
 	w.mu.Unlock()
 	w.setPhase(Ready, cs.Summary())
+	select {
+	case w.r.applied <- struct{}{}:
+	default:
+	}
 	return inst.Interval
 }
 

@@ -276,4 +276,12 @@ func TestWaitForHealth(t *testing.T) {
 	if !strings.Contains(err.Error(), "Deployment.apps/"+f.ns+"/stuck") {
 		t.Errorf("error %q does not name the Deployment", err)
 	}
+	// The retry finds nothing to change, and still knows it is not healthy.
+	cs = f.apply(f.objects(deployment, service, stuck), DefaultOptions())
+	if cs.Counts()[Unchanged] != 3 {
+		t.Fatalf("retry: %v", actions(cs))
+	}
+	if err := f.manager.Wait(context.Background(), cs, 2*time.Second); !errors.As(err, &notReady) {
+		t.Errorf("a retry that changed nothing reported an unhealthy Deployment healthy: %v", err)
+	}
 }

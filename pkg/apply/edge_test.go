@@ -105,9 +105,12 @@ func (s *failingSaves) Save(ctx context.Context, inv *inventory.Inventory) error
 func TestCrashBeforeFinalInventoryLeavesNothingUnowned(t *testing.T) {
 	f := newFixture(t)
 	f.apply(f.objects(configMap("old", "a: b")), DefaultOptions())
-	crashing := *f.manager
-	crashing.inventories = &failingSaves{Store: f.store, n: 1} // the pending save succeeds, the final one fails
-	_, err := crashing.Apply(context.Background(), Request{Installation: "app", Namespace: f.ns, Objects: f.objects(configMap("old", "a: b"), configMap("new", "a: b"))}, DefaultOptions())
+	// The pending save succeeds, the final one fails.
+	crashing, err := NewManager(env.Config, &failingSaves{Store: f.store, n: 1}, f.manager.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = crashing.Apply(context.Background(), Request{Installation: "app", Namespace: f.ns, Objects: f.objects(configMap("old", "a: b"), configMap("new", "a: b"))}, DefaultOptions())
 	if err == nil || !strings.Contains(err.Error(), "crash") {
 		t.Fatalf("apply with a failing final save: %v", err)
 	}

@@ -39,6 +39,9 @@ func (m *Manager) waitEstablished(ctx context.Context, batch []*item) {
 			it.fail(fmt.Errorf("%s: not established within %s: %w", it.key, establishTimeout, err))
 		}
 	}
+	m.resetMu.Lock()
+	m.lastReset = time.Now()
+	m.resetMu.Unlock()
 	m.mapper.Reset()
 }
 

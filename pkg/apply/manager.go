@@ -2,8 +2,11 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -51,7 +54,14 @@ type Manager struct {
 	mapper      *restmapper.DeferredDiscoveryRESTMapper
 	inventories Inventories
 	log         *slog.Logger
+
+	resetMu   sync.Mutex
+	lastReset time.Time // discovery is refreshed at most every resetEvery for unknown kinds
 }
+
+// resetEvery bounds how often an unknown kind refreshes discovery: a kind
+// that stays unknown must not cost a rediscovery on every apply.
+const resetEvery = 10 * time.Second
 
 // NewManager returns a Manager for the cluster of cfg. Client-side rate
 // limiting is off: the API server's priority and fairness decides.
@@ -86,8 +96,7 @@ func NewManager(cfg *rest.Config, inventories Inventories, log *slog.Logger) (*M
 // when the kind is not known yet (a CRD applied since the last look).
 func (m *Manager) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	mapping, err := m.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		m.mapper.Reset()
+	if meta.IsNoMatchError(err) && m.mayReset() {
 		mapping, err = m.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	}
 	if meta.IsNoMatchError(err) {
@@ -97,6 +106,34 @@ func (m *Manager) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error
 		return nil, fmt.Errorf("discover %s: %w", gvk, err)
 	}
 	return mapping, nil
+}
+
+// mayReset refreshes discovery unless it was refreshed within resetEvery.
+func (m *Manager) mayReset() bool {
+	m.resetMu.Lock()
+	defer m.resetMu.Unlock()
+	if time.Since(m.lastReset) < resetEvery {
+		return false
+	}
+	m.lastReset = time.Now()
+	m.mapper.Reset()
+	return true
+}
+
+// entryMapping maps an object recorded in an inventory, whose version the
+// cluster may no longer serve (an upgrade removed it): the kind at its
+// preferred version stands in. Only a kind the cluster does not serve at
+// all is unknown.
+func (m *Manager) entryMapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	mapping, err := m.mapping(gvk)
+	var unknown *UnknownKindError
+	if !errors.As(err, &unknown) {
+		return mapping, err
+	}
+	if mapping, err := m.mapper.RESTMapping(gvk.GroupKind()); err == nil {
+		return mapping, nil
+	}
+	return nil, err
 }
 
 // Resource returns the API resource that serves gvk.

@@ -219,7 +219,7 @@ func crdScopes(set *render.ObjectSet) map[schema.GroupKind]meta.RESTScopeName {
 func (m *Manager) listLive(ctx context.Context, installation string, gvks []schema.GroupVersionKind, concurrency int) (map[render.Key]*metav1.PartialObjectMetadata, error) {
 	mappings := map[schema.GroupVersionResource]*meta.RESTMapping{}
 	for _, gvk := range gvks {
-		mapping, err := m.mapping(gvk)
+		mapping, err := m.entryMapping(gvk)
 		var unknown *UnknownKindError
 		if errors.As(err, &unknown) {
 			continue // not served, so no such objects exist

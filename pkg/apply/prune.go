@@ -51,7 +51,7 @@ func (m *Manager) prune(ctx context.Context, installation string, entries []inve
 func (m *Manager) pruneOne(ctx context.Context, installation string, e inventory.Entry, live *metav1.PartialObjectMetadata, dryRun bool) Change {
 	c := Change{Key: e.Key(), Version: e.Version, Action: Deleted}
 	gvk := schema.GroupVersionKind{Group: e.Group, Version: e.Version, Kind: e.Kind}
-	mapping, err := m.mapping(gvk)
+	mapping, err := m.entryMapping(gvk)
 	var unknown *UnknownKindError
 	if errors.As(err, &unknown) {
 		c.Action, c.Reason = Skipped, "already gone: its kind is no longer served"

@@ -53,9 +53,10 @@ func NewRenderer(opts Options) *Renderer {
 }
 
 // Render renders the directory dir (slash-separated, relative to the root of
-// repo) of the repository at commit. Results, failures included, are cached
-// when commit is not empty; the returned set is shared and must not be
-// modified. Errors caused by the repository's content are *Error.
+// repo) of the repository at commit. Results are cached when commit is not
+// empty, and so are failures caused by the commit's content (*Error) when
+// nothing is fetched at render time; the returned set is shared and must
+// not be modified.
 func (r *Renderer) Render(ctx context.Context, repo fs.FS, commit, dir string) (*ObjectSet, error) {
 	dir = path.Clean(dir)
 	if dir == ".." || strings.HasPrefix(dir, "../") || path.IsAbs(dir) {
@@ -68,7 +69,7 @@ func (r *Renderer) Render(ctx context.Context, repo fs.FS, commit, dir string) (
 		}
 	}
 	set, err := r.render(ctx, repo, commit, dir)
-	if commit != "" && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	if commit != "" && (err == nil || IsRenderError(err) && !r.opts.AllowRemote && !r.opts.AllowHelm) {
 		r.results.put(key, result{set, err})
 	}
 	return set, err

@@ -134,7 +134,7 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 	start := time.Now()
 	client := m.resource(it.mapping, it.key.Namespace)
 	if it.live != nil && !opts.DryRun {
-		if err := m.takeOver(ctx, it, opts.TakeOver); err != nil {
+		if err := m.takeOver(ctx, it); err != nil {
 			it.fail(err)
 			return
 		}
@@ -184,15 +184,28 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 	}
 }
 
-// takeOver hands gitopsd the fields of the managers listed in takeOver.
-func (m *Manager) takeOver(ctx context.Context, it *item, takeOver []string) error {
-	patch, err := takeOverPatch(it.live, takeOver)
+// takeOver hands gitopsd the fields of the managers listed in takeOver. The
+// managed fields are read afresh and the patch is conditional on them, so
+// that another manager's write since the plan is never overwritten.
+func (m *Manager) takeOver(ctx context.Context, it *item) error {
+	if patch, _ := takeOverPatch(it.live, ""); patch == nil {
+		return nil // nothing to take over: no extra read
+	}
+	client := m.metadata.Resource(it.mapping.Resource).Namespace(it.key.Namespace)
+	fresh, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("take over fields of %s: %w", it.key, err)
+	}
+	patch, err := takeOverPatch(fresh, fresh.ResourceVersion)
 	if err != nil || patch == nil {
 		return err
 	}
 	_, err = m.resource(it.mapping, it.key.Namespace).Patch(ctx, it.key.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("take over fields of %s: %s", it.key, apiMessage(err))
+		return fmt.Errorf("take over fields of %s: %w", it.key, err)
 	}
 	return nil
 }

@@ -26,10 +26,19 @@ func FieldsHash(obj metav1.Object) string {
 	return ""
 }
 
-// takeOverPatch returns a JSON patch that hands the fields of the managers
-// listed in takeOver to gitopsd, so that applying removes those of them Git
-// no longer sets. It returns nil when no such manager owns a field.
-func takeOverPatch(obj metav1.Object, takeOver []string) ([]byte, error) {
+// takeOverManagers are the field managers of kubectl's apply, edit, patch,
+// replace and create. gitopsd takes their fields over before it applies, so
+// that a field set by hand and absent from Git is removed: Git wins.
+var takeOverManagers = []string{
+	"kubectl", "kubectl-client-side-apply", "kubectl-edit", "kubectl-patch",
+	"kubectl-replace", "kubectl-create", "before-first-apply",
+}
+
+// takeOverPatch returns a JSON patch that hands the fields of the
+// takeOverManagers to gitopsd, so that applying removes those of them Git
+// no longer sets; with resourceVersion, the patch applies only to that
+// version. It returns nil when no such manager owns a field.
+func takeOverPatch(obj metav1.Object, resourceVersion string) ([]byte, error) {
 	var (
 		kept   []metav1.ManagedFieldsEntry
 		merged *fieldpath.Set
@@ -38,7 +47,7 @@ func takeOverPatch(obj metav1.Object, takeOver []string) ([]byte, error) {
 	)
 	for _, f := range obj.GetManagedFields() {
 		mine := f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply
-		theirs := slices.Contains(takeOver, f.Manager)
+		theirs := slices.Contains(takeOverManagers, f.Manager)
 		if f.Subresource != "" || f.FieldsV1 == nil || (!mine && !theirs) {
 			kept = append(kept, f)
 			continue
@@ -73,5 +82,9 @@ func takeOverPatch(obj metav1.Object, takeOver []string) ([]byte, error) {
 		FieldsType: "FieldsV1",
 		FieldsV1:   &metav1.FieldsV1{Raw: raw},
 	})
-	return json.Marshal([]map[string]any{{"op": "replace", "path": "/metadata/managedFields", "value": kept}})
+	ops := []map[string]any{{"op": "replace", "path": "/metadata/managedFields", "value": kept}}
+	if resourceVersion != "" {
+		ops = append([]map[string]any{{"op": "test", "path": "/metadata/resourceVersion", "value": resourceVersion}}, ops...)
+	}
+	return json.Marshal(ops)
 }

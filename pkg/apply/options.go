@@ -14,10 +14,6 @@ type Options struct {
 	AllowEmpty bool
 	// DryRun sends every change as a server-side dry run and saves nothing.
 	DryRun bool
-	// TakeOver lists field managers whose fields gitopsd takes over before
-	// applying, so that a field set by hand and since removed from Git is
-	// removed from the cluster too: Git wins.
-	TakeOver []string
 	// Ignore lists fields gitopsd neither sets nor corrects, such as the
 	// replicas of a Deployment scaled by an autoscaler.
 	Ignore []IgnoreRule
@@ -29,17 +25,9 @@ type Options struct {
 	Hold map[render.Key]string
 }
 
-// DefaultOptions apply 8 objects at a time, prune, and take over the fields
-// of kubectl's apply, edit, patch and replace.
+// DefaultOptions apply 8 objects at a time and prune.
 func DefaultOptions() Options {
-	return Options{
-		Concurrency: 8,
-		Prune:       true,
-		TakeOver: []string{
-			"kubectl", "kubectl-client-side-apply", "kubectl-edit", "kubectl-patch",
-			"kubectl-replace", "kubectl-create", "before-first-apply",
-		},
-	}
+	return Options{Concurrency: 8, Prune: true}
 }
 
 // withDefaults fills in what a caller left zero.

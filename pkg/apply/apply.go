@@ -160,10 +160,10 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 	}
 	switch {
 	case immutable(err):
-		it.fail(&ImmutableError{Key: it.key, Err: errors.New(apiMessage(err))})
+		it.fail(&ImmutableError{Key: it.key, Err: err})
 		return
 	case err != nil:
-		it.fail(fmt.Errorf("apply %s: %s", it.key, apiMessage(err)))
+		it.fail(fmt.Errorf("apply %s: %w", it.key, err))
 		return
 	}
 	action := Configured

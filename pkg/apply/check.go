@@ -80,7 +80,7 @@ func (m *Manager) checkItem(ctx context.Context, it *item, installation string) 
 		FieldManager: FieldManager, Force: ptr.To(true), DryRun: []string{metav1.DryRunAll},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("dry-run %s: %s", it.key, apiMessage(err))
+		return nil, fmt.Errorf("dry-run %s: %w", it.key, err)
 	}
 	fields := differences("", comparable(live), comparable(after))
 	if len(fields) == 0 {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -171,5 +173,54 @@ func TestAnotherSourcesInstallationIsRefused(t *testing.T) {
 	}
 	if inv, _ := f.store.Load(ctx, "app"); inv.Source != req.Source {
 		t.Errorf("a command-line apply changed the owner to %q", inv.Source)
+	}
+}
+
+// TestPruneKeepsADefinitionWithForeignResources removes a CRD and its
+// custom resource from Git while someone else's resource of that kind
+// exists: gitopsd prunes its own resource but not the definition, until the
+// other resource is gone.
+func TestPruneKeepsADefinitionWithForeignResources(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	group := f.ns + ".example.com"
+	crd := `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.` + group + `}
+spec:
+  group: ` + group + `
+  names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}
+  scope: Namespaced
+  versions:
+    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+`
+	gadget := "apiVersion: " + group + "/v1\nkind: Gadget\nmetadata: {name: ours}\n"
+	f.apply(f.objects(crd, gadget, configMap("keep", "a: b")), DefaultOptions())
+	gadgets := schema.GroupVersionResource{Group: group, Version: "v1", Resource: "gadgets"}
+	theirs := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": group + "/v1", "kind": "Gadget", "metadata": map[string]any{"name": "theirs", "namespace": f.ns},
+	}}
+	if _, err := f.dynamic.Resource(gadgets).Namespace(f.ns).Create(ctx, theirs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	cs := f.apply(f.objects(configMap("keep", "a: b")), DefaultOptions())
+	if got := actions(cs); got["Gadget/ours"] != Deleted || got["CustomResourceDefinition/gadgets."+group] != Skipped {
+		t.Fatalf("prune with a foreign resource: %v", cs.Changes)
+	}
+	for _, c := range cs.Changes {
+		if c.Key.Kind == "CustomResourceDefinition" && !strings.Contains(c.Reason, "gadgets "+f.ns+"/theirs") {
+			t.Errorf("the reason does not name the foreign resource: %q", c.Reason)
+		}
+	}
+	if _, err := f.dynamic.Resource(gadgets).Namespace(f.ns).Get(ctx, "theirs", metav1.GetOptions{}); err != nil {
+		t.Fatalf("someone else's resource went with its definition: %v", err)
+	}
+
+	if err := f.dynamic.Resource(gadgets).Namespace(f.ns).Delete(ctx, "theirs", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if cs := f.apply(f.objects(configMap("keep", "a: b")), DefaultOptions()); actions(cs)["CustomResourceDefinition/gadgets."+group] != Deleted {
+		t.Errorf("the definition was not pruned once its last foreign resource was gone: %v", cs.Changes)
 	}
 }

@@ -31,7 +31,7 @@ func runApply(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs.BoolVar(&wait, "wait", false, "wait until the applied objects are healthy")
 	fs.DurationVar(&timeout, "timeout", 0, "how long --wait waits (default each installation's timeout)")
 	fs.BoolVar(&isEmpty, "allow-empty", false, "let an installation that renders nothing prune everything it owns")
-	if err := parse(fs, args); err != nil {
+	if err := sel.parse(fs, args); err != nil {
 		return err
 	}
 	log := cliLogger(errOut)

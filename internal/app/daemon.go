@@ -153,9 +153,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	opts.Source, opts.DefaultName = d.flags.src.repo+"@"+d.flags.src.ref, d.flags.src.name()
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
-	renderOpts := render.DefaultOptions()
-	renderOpts.AllowRemote, renderOpts.AllowHelm = d.flags.allowRemote, d.flags.allowHelm
-	d.reconciler = reconcile.New(d.poller, render.NewRenderer(renderOpts), manager, store, events, metrics, d.log, opts)
+	d.reconciler = reconcile.New(d.poller, render.NewRenderer(d.flags.src.render), manager, store, events, metrics, d.log, opts)
 	meta, err := metadata.NewForConfig(d.restConfig)
 	if err != nil {
 		stopEvents()

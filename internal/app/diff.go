@@ -20,7 +20,7 @@ func runDiff(ctx context.Context, args []string, out, errOut io.Writer) error {
 		"Shows what apply would change, by server-side dry run. Exit status: 0 no changes, 1 changes, 2 error.", errOut)
 	sel.register(fs, "diff")
 	kube.register(fs)
-	if err := parse(fs, args); err != nil {
+	if err := sel.parse(fs, args); err != nil {
 		return err
 	}
 	log := cliLogger(errOut)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -31,7 +33,11 @@ func newFlagSet(name, usage string, errOut io.Writer) *flag.FlagSet {
 // GITOPSD_CACHE_DIR). Positional arguments are refused.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return &ExitError{Code: 2, Err: err}
+		code := 2
+		if errors.Is(err, flag.ErrHelp) {
+			code = 0
+		}
+		return &ExitError{Code: code} // the flag package has printed it
 	}
 	if fs.NArg() > 0 {
 		return &ExitError{Code: 2, Err: fmt.Errorf("unexpected argument %q; see 'gitopsd %s -h'", fs.Arg(0), fs.Name())}
@@ -55,7 +61,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 type sourceFlags struct {
 	repo, ref, dir, cacheDir string
 	interval                 time.Duration // poll interval; set by run only
+	timeout                  time.Duration
 	auth                     source.Auth
+	render                   render.Options
 }
 
 func (s *sourceFlags) register(fs *flag.FlagSet) {
@@ -63,6 +71,10 @@ func (s *sourceFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.ref, "ref", "main", "branch, tag (refs/tags/NAME) or commit SHA to follow")
 	fs.StringVar(&s.dir, "dir", "", "render a local directory as it is instead of a repository")
 	fs.StringVar(&s.cacheDir, "cache-dir", defaultCacheDir("repos"), "where fetched repositories are kept between runs")
+	fs.DurationVar(&s.timeout, "git-timeout", source.DefaultOptions().Timeout, "how long one look at the repository (ls-remote and fetch) may take")
+	s.render = render.DefaultOptions()
+	fs.BoolVar(&s.render.AllowRemote, "allow-remote-bases", false, "let kustomizations fetch remote bases and resources at render time")
+	fs.BoolVar(&s.render.AllowHelm, "enable-helm", false, "let kustomizations inflate helmCharts with the helm binary")
 	fs.StringVar(&s.auth.Username, "git-username", "", "HTTPS username (default "+source.DefaultTokenUsername+" when a password is given)")
 	fs.StringVar(&s.auth.PasswordFile, "git-password-file", "", "file holding the HTTPS password or token")
 	fs.StringVar(&s.auth.PasswordEnv, "git-password-env", "", "environment variable holding the HTTPS password or token")
@@ -81,7 +93,7 @@ func (s *sourceFlags) validate() error {
 // options returns the poller options for --repo.
 func (s *sourceFlags) options() source.Options {
 	opts := source.DefaultOptions()
-	opts.URL, opts.Ref, opts.CacheDir, opts.Auth = s.repo, s.ref, s.cacheDir, s.auth
+	opts.URL, opts.Ref, opts.CacheDir, opts.Auth, opts.Timeout = s.repo, s.ref, s.cacheDir, s.auth, s.timeout
 	if s.interval > 0 {
 		opts.Interval = s.interval
 		opts.MaxBackoff = max(opts.MaxBackoff, s.interval)

@@ -75,12 +75,17 @@ func (s *selection) register(fs *flag.FlagSet, verb string) {
 	fs.StringVar(&s.installation, "installation", "", verb+" only this installation (default all)")
 }
 
+// parse parses the command line and checks the selection.
+func (s *selection) parse(fs *flag.FlagSet, args []string) error {
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	return s.src.validate()
+}
+
 // each fetches the repository once and calls fn with every chosen
 // installation, rendered, in gitopsd.yaml's order.
 func (s *selection) each(ctx context.Context, log *slog.Logger, fn func(inst config.Installation, snap source.Snapshot, set *render.ObjectSet) error) error {
-	if err := s.src.validate(); err != nil {
-		return err
-	}
 	f, err := loadFleet(ctx, &s.src, log)
 	if err != nil {
 		return err
@@ -89,7 +94,7 @@ func (s *selection) each(ctx context.Context, log *slog.Logger, fn func(inst con
 	if err != nil {
 		return err
 	}
-	r := render.NewRenderer(render.DefaultOptions())
+	r := render.NewRenderer(s.src.render)
 	for _, inst := range insts {
 		set, err := f.render(ctx, r, inst)
 		if err != nil {

@@ -14,7 +14,7 @@ func runRender(ctx context.Context, args []string, out, errOut io.Writer) error 
 	var sel selection
 	fs := newFlagSet("render", "(--repo URL [--ref REF] | --dir DIR) [--installation NAME]", errOut)
 	sel.register(fs, "render")
-	if err := parse(fs, args); err != nil {
+	if err := sel.parse(fs, args); err != nil {
 		return err
 	}
 	return sel.each(ctx, cliLogger(errOut), func(inst config.Installation, _ source.Snapshot, set *render.ObjectSet) error {

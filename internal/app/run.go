@@ -17,21 +17,20 @@ import (
 
 // runFlags are the flags of `gitopsd run`.
 type runFlags struct {
-	src                    sourceFlags
-	kube                   kubeFlags
-	targets                string
-	listTargets            bool
-	httpAddr               string
-	webhookSecretFile      string
-	leaderElect            bool
-	leaderElectionID       string
-	leaderElectionNS       string
-	leaseDuration          time.Duration
-	maxBackoff             time.Duration
-	shutdownGrace          time.Duration
-	concurrency            int
-	logLevel, logFormat    string
-	allowRemote, allowHelm bool
+	src                 sourceFlags
+	kube                kubeFlags
+	targets             string
+	listTargets         bool
+	httpAddr            string
+	webhookSecretFile   string
+	leaderElect         bool
+	leaderElectionID    string
+	leaderElectionNS    string
+	leaseDuration       time.Duration
+	maxBackoff          time.Duration
+	shutdownGrace       time.Duration
+	concurrency         int
+	logLevel, logFormat string
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -51,8 +50,6 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.concurrency, "concurrency", 8, "objects applied at once within a stage")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
-	fs.BoolVar(&f.allowRemote, "allow-remote-bases", false, "let kustomizations fetch remote bases and resources at render time")
-	fs.BoolVar(&f.allowHelm, "enable-helm", false, "let kustomizations inflate helmCharts with the helm binary")
 }
 
 func (f *runFlags) validate() error {
@@ -97,7 +94,10 @@ func runRun(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	level, _ := parseLevel(f.logLevel)
 	d.log = newLogger(errOut, level, f.logFormat)
-	targets := strings.Split(f.targets, ",")
+	var targets []string
+	for _, t := range strings.Split(f.targets, ",") {
+		targets = append(targets, strings.TrimSpace(t))
+	}
 	d.log.Info("starting gitopsd", "version", version, "targets", targets, "repo", f.src.repo, "ref", f.src.ref)
 	return d.registry.Run(ctx, targets)
 }

@@ -62,6 +62,11 @@ func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*Change
 		kept = stale(prev, items)
 	}
 	cs.Duration = time.Since(start)
+	for _, c := range cs.Changes {
+		if c.Action != Unchanged {
+			m.log.Debug("object", "installation", req.Installation, "object", c.Key.String(), "action", c.Action, "reason", c.Reason)
+		}
+	}
 	if opts.DryRun {
 		return cs, nil
 	}

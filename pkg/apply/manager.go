@@ -66,6 +66,9 @@ const resetEvery = 10 * time.Second
 // NewManager returns a Manager for the cluster of cfg. Client-side rate
 // limiting is off: the API server's priority and fairness decides.
 func NewManager(cfg *rest.Config, inventories Inventories, log *slog.Logger) (*Manager, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = -1, 0
 	if cfg.UserAgent == "" {

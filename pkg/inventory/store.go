@@ -37,9 +37,6 @@ func NewStore(client kubernetes.Interface, namespace string) *Store {
 	return &Store{client: client, namespace: namespace}
 }
 
-// Namespace is where the inventories are kept.
-func (s *Store) Namespace() string { return s.namespace }
-
 // Name is the name of the ConfigMap holding installation's inventory.
 func Name(installation string) string { return "inventory-" + installation }
 

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sort"
 	"sync"
@@ -248,14 +247,6 @@ func (r *Reconciler) Status() Status {
 	}
 	sort.Slice(s.Installations, func(i, j int) bool { return s.Installations[i].Name < s.Installations[j].Name })
 	return s
-}
-
-// Ready reports an error until the first snapshot has been read.
-func (r *Reconciler) Ready() error {
-	if _, ok := r.snapshots.Latest(); !ok {
-		return errors.New("no snapshot of the repository yet")
-	}
-	return nil
 }
 
 // Log keys.

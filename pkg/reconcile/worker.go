@@ -84,6 +84,7 @@ func (w *worker) stop() {
 
 func (w *worker) run(ctx context.Context) {
 	defer close(w.exited)
+	w.recallApplied(ctx)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -97,6 +98,23 @@ func (w *worker) run(ctx context.Context) {
 		}
 		next := w.reconcile(ctx)
 		timer.Reset(next)
+	}
+}
+
+// recallApplied takes the applied commit from the inventory, so that a
+// restarted daemon does not take what it applied before for a new commit.
+func (w *worker) recallApplied(ctx context.Context) {
+	w.mu.Lock()
+	name := w.status.Name
+	w.mu.Unlock()
+	inv, err := w.r.inventories.Load(ctx, name)
+	if err != nil || inv.Source != w.r.opts.Source {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.status.AppliedCommit == "" {
+		w.status.AppliedCommit = inv.Commit
 	}
 }
 

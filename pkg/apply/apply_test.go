@@ -193,6 +193,28 @@ func TestGitWinsOverKubectlFields(t *testing.T) {
 	}
 }
 
+// TestFieldAddedByKubectlIsRemoved adds a field gitopsd never set with
+// kubectl edit; Git does not have it, so applying the same commit again
+// removes it.
+func TestFieldAddedByKubectlIsRemoved(t *testing.T) {
+	f := newFixture(t)
+	set := f.objects(configMap("settings", "mode: git"))
+	f.apply(set, DefaultOptions())
+	cm, _ := f.get(configMaps, f.ns, "settings")
+	cm.Object["data"].(map[string]any)["extra"] = "by-hand"
+	if _, err := f.dynamic.Resource(configMaps).Namespace(f.ns).Update(context.Background(), cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	cs := f.apply(set, DefaultOptions())
+	if actions(cs)["ConfigMap/settings"] != Configured {
+		t.Errorf("an object with a field added by hand was %s", actions(cs)["ConfigMap/settings"])
+	}
+	cm, _ = f.get(configMaps, f.ns, "settings")
+	if extra := cm.Object["data"].(map[string]any)["extra"]; extra != nil {
+		t.Errorf("the field added by hand is still there: %v", extra)
+	}
+}
+
 func TestCustomResourceWithItsDefinition(t *testing.T) {
 	f := newFixture(t)
 	group := f.ns + ".example.com"

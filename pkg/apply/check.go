@@ -83,8 +83,15 @@ func (m *Manager) checkItem(ctx context.Context, it *item, installation string) 
 		return nil, fmt.Errorf("dry-run %s: %w", it.key, err)
 	}
 	fields := differences("", comparable(live), comparable(after))
+	extra, extraManagers := fieldsToTakeOver(live)
+	fields = append(fields, extra...)
 	if len(fields) == 0 {
 		return nil, nil
+	}
+	for _, m := range extraManagers {
+		if !slices.Contains(managers, m) {
+			managers = append(managers, m)
+		}
 	}
 	return &Drift{Key: it.key, Fields: fields, Managers: managers, ChangedAt: changedAt}, nil
 }

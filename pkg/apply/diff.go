@@ -113,10 +113,15 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 	if current == nil {
 		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, after, it.key)}, nil
 	}
-	if d := unified(current, after, it.key); d != "" {
-		return &ObjectDiff{Key: it.key, Action: Configured, Diff: d}, nil
+	d := unified(current, after, it.key)
+	// The dry run cannot show the take-over of kubectl's fields; say it.
+	if fields, managers := fieldsToTakeOver(current); len(fields) > 0 {
+		d = fmt.Sprintf("# set by %s and not in Git, so removed: %s\n", strings.Join(managers, ", "), strings.Join(fields, ", ")) + d
 	}
-	return nil, nil
+	if d == "" {
+		return nil, nil
+	}
+	return &ObjectDiff{Key: it.key, Action: Configured, Diff: d}, nil
 }
 
 // unified diffs two versions of an object, leaving out what the server

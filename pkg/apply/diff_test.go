@@ -26,8 +26,6 @@ func TestDiff(t *testing.T) {
 		return "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: NS}\nstringData: {password: " + v + ", user: admin}\n"
 	}
 	f.apply(f.objects(configMap("settings", "k: v1"), configMap("old", "a: b"), secretV("first-secret-value"), service), DefaultOptions())
-	// kubectl apply leaves the whole Secret in an annotation.
-	kubectlApply(t, strings.ReplaceAll(secretV("first-secret-value"), "NS", f.ns))
 
 	req := Request{Installation: "app", Namespace: f.ns, Objects: f.objects(configMap("settings", "k: v1"), configMap("old", "a: b"), secretV("first-secret-value"), service)}
 	diffs, err := f.manager.Diff(ctx, req, DefaultOptions())
@@ -38,6 +36,8 @@ func TestDiff(t *testing.T) {
 		t.Fatalf("diff of what is applied: %+v", diffs)
 	}
 
+	// kubectl apply leaves the whole Secret in an annotation.
+	kubectlApply(t, strings.ReplaceAll(secretV("first-secret-value"), "NS", f.ns))
 	req.Objects = f.objects(configMap("settings", "k: v2"), configMap("new", "a: b"), secretV("second-secret-value"), service)
 	f.requests.Reset()
 	diffs, err = f.manager.Diff(ctx, req, DefaultOptions())
@@ -58,7 +58,8 @@ func TestDiff(t *testing.T) {
 		t.Errorf("removed ConfigMap: %+v", d)
 	}
 	d := got["Secret/creds"]
-	if d.Action != Configured || !strings.Contains(d.Diff, "+  password: '*** (changed)'") || strings.Contains(d.Diff, "user: '*** (changed)'") {
+	if d.Action != Configured || !strings.Contains(d.Diff, "+  password: '*** (changed)'") || strings.Contains(d.Diff, "user: '*** (changed)'") ||
+		!strings.Contains(d.Diff, "# set by kubectl-client-side-apply and not in Git, so removed: metadata.annotations.kubectl.kubernetes.io/last-applied-configuration") {
 		t.Errorf("changed Secret:\n%s", d.Diff)
 	}
 	for _, d := range diffs {

@@ -7,23 +7,67 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 )
 
-// FieldsHash hashes the set of fields gitopsd manages on obj. Another
-// writer that changes one of those fields takes it over, which changes the
-// set, so an unchanged hash means nobody touched what gitopsd applied.
+// FieldsHash hashes the fields gitopsd manages on obj and those kubectl's
+// managers own, which gitopsd takes over. Another writer that changes a
+// field gitopsd set takes it over, which changes gitopsd's set, and kubectl
+// adding a field changes its own: an unchanged hash means nobody touched
+// what gitopsd applied. Empty when gitopsd manages nothing on obj.
 func FieldsHash(obj metav1.Object) string {
+	h := sha256.New()
+	ours := false
 	for _, f := range obj.GetManagedFields() {
-		if f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply && f.Subresource == "" && f.FieldsV1 != nil {
-			sum := sha256.Sum256(f.FieldsV1.Raw)
-			return hex.EncodeToString(sum[:8])
+		if f.Subresource != "" || f.FieldsV1 == nil {
+			continue
+		}
+		switch {
+		case f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply:
+			ours = true
+		case slices.Contains(takeOverManagers, f.Manager):
+		default:
+			continue
+		}
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", f.Manager, f.Operation, f.FieldsV1.Raw)
+	}
+	if !ours {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// fieldsToTakeOver lists the fields that kubectl's managers own on obj and
+// gitopsd does not: applying removes them unless Git sets them.
+func fieldsToTakeOver(obj metav1.Object) (fields, managers []string) {
+	sets := map[string]*fieldpath.Set{}
+	ours, theirs := &fieldpath.Set{}, &fieldpath.Set{}
+	for _, f := range obj.GetManagedFields() {
+		set := &fieldpath.Set{}
+		if f.Subresource != "" || f.FieldsV1 == nil || set.FromJSON(bytes.NewReader(f.FieldsV1.Raw)) != nil {
+			continue
+		}
+		switch {
+		case f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply:
+			ours = ours.Union(set)
+		case slices.Contains(takeOverManagers, f.Manager):
+			sets[f.Manager] = set
+			theirs = theirs.Union(set)
 		}
 	}
-	return ""
+	for _, m := range takeOverManagers {
+		if set, ok := sets[m]; ok && !set.Difference(ours).Empty() {
+			managers = append(managers, m)
+		}
+	}
+	theirs.Difference(ours).Leaves().Iterate(func(p fieldpath.Path) {
+		fields = append(fields, strings.TrimPrefix(p.String(), "."))
+	})
+	return fields, managers
 }
 
 // takeOverManagers are the field managers of kubectl's apply, edit, patch,

@@ -194,6 +194,24 @@ func TestCorrectsOutOfBandChanges(t *testing.T) {
 		return cm.Data["mode"] == "git"
 	})
 
+	// A field added by hand, which Git does not set.
+	n = len(l.reportsSoFar())
+	cm, _ = cms.Get(ctx, "settings", metav1.GetOptions{})
+	cm.Data["extra"] = "by-hand"
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	r, took = l.waitReport("settings", n)
+	t.Logf("added field reported after %s: %+v", took, r)
+	if !contains(r.Fields, "data.extra") || !contains(r.Managers, "kubectl-edit") {
+		t.Errorf("added field: %+v", r)
+	}
+	waitFor(t, "the added field to be removed", func() bool {
+		cm, _ := cms.Get(ctx, "settings", metav1.GetOptions{})
+		_, ok := cm.Data["extra"]
+		return !ok
+	})
+
 	// kubectl scale.
 	n = len(l.reportsSoFar())
 	l.kubectl("scale", "deployment/web", "--replicas=5")

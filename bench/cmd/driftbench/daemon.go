@@ -130,11 +130,11 @@ func (d *daemon) measureSync(ctx context.Context, api rest.Interface, before Ser
 		return err
 	}
 	res.SyncRequests = ready.Sub(before)
-	settled, err := settle(ctx, api, ready)
+	settled, after, err := settle(ctx, api, ready)
 	if err != nil {
 		return err
 	}
-	res.AfterReady, res.Settled = settled.counts.Sub(ready), settled.after
+	res.AfterReady, res.Settled = settled.Sub(ready), after
 	return nil
 }
 
@@ -164,32 +164,15 @@ func (d *daemon) measureMemory(ctx context.Context, res *DaemonResult) error {
 	return nil
 }
 
-type settled struct {
-	counts ServerCounts
-	after  time.Duration
-}
-
-// settle polls the API server's counters from ready on until reads and dry
-// runs have not moved for settleQuiet, and returns the counts then and
-// when they last moved.
-func settle(ctx context.Context, api rest.Interface, ready ServerCounts) (settled, error) {
-	start := time.Now()
-	last, lastMove := ready, start
-	tick := time.NewTicker(settleEvery)
-	defer tick.Stop()
-	for time.Since(lastMove) < settleQuiet && time.Since(start) < settleTimeout {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return settled{}, ctx.Err()
-		}
-		now, err := serverRequests(ctx, api)
-		if err != nil {
-			return settled{}, err
-		}
-		if now.Reads != last.Reads || now.DryRuns != last.DryRuns {
-			last, lastMove = now, time.Now()
-		}
-	}
-	return settled{counts: last, after: lastMove.Sub(start)}, nil
+// settle waits from ready on until the daemon's reads and dry runs have
+// not moved for settleQuiet, and returns the counts then and how long
+// after ready they last moved.
+func settle(ctx context.Context, api rest.Interface, ready ServerCounts) (ServerCounts, time.Duration, error) {
+	last := ready
+	_, after, err := waitStill(ctx, settleEvery, settleQuiet, settleTimeout, func() (int, error) {
+		c, err := serverRequests(ctx, api)
+		last = c
+		return c.Reads + c.DryRuns, err
+	})
+	return last, after, err
 }

@@ -32,7 +32,12 @@ type Detection struct {
 	watchRequests *testenv.Requests
 	// checkRequests are the Manager's: the apply, then the drift checks.
 	checkRequests *testenv.Requests
-	stop          func()
+	manager       *apply.Manager
+	detector      *drift.Detector
+	// req and opts are the installation's last apply.
+	req  apply.Request
+	opts apply.Options
+	stop func()
 
 	mu      sync.Mutex
 	reports map[render.Key]time.Time // when each object was first reported
@@ -62,28 +67,33 @@ func StartDetection(ctx context.Context, env *testenv.Env, set *objects.Set) (*D
 	if err != nil {
 		return nil, err
 	}
-	d.watchRequests, d.checkRequests = watchRequests, checkRequests
+	d.watchRequests, d.checkRequests, d.manager = watchRequests, checkRequests, manager
 
 	dopts := drift.DefaultOptions()
 	dopts.OnReport = d.record
 	never := func(string) {} // report-only: no correction is asked for
-	detector := drift.NewDetector(meta, manager, manager, never, nil, drift.NewMetrics(), log, dopts)
+	d.detector = drift.NewDetector(meta, manager, manager, never, nil, drift.NewMetrics(), log, dopts)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { _ = detector.Run(runCtx); close(done) }()
+	go func() { _ = d.detector.Run(runCtx); close(done) }()
 	d.stop = func() { cancel(); <-done }
 
-	req, opts, owned, err := applySet(ctx, manager, set)
-	if err != nil {
+	var owned []inventory.Entry
+	if d.req, d.opts, owned, err = applySet(ctx, manager, set); err != nil {
 		d.Stop()
 		return nil, err
 	}
-	detector.Track(drift.Installation{Name: req.Installation, Request: req, Options: opts, Owned: owned, Correct: false})
+	d.track(owned)
 	if err := d.sync(ctx); err != nil {
 		d.Stop()
 		return nil, err
 	}
 	return d, nil
+}
+
+// track tells the detector what the installation owns after an apply.
+func (d *Detection) track(owned []inventory.Entry) {
+	d.detector.Track(drift.Installation{Name: d.req.Installation, Request: d.req, Options: d.opts, Owned: owned, Correct: false})
 }
 
 // applySet applies set as the installation named by its prefix, with the

@@ -6,6 +6,8 @@
 //     out-of-band changes (edits, a scale, a delete, a label removal) are
 //     made one at a time, each timed from the moment its write returns to
 //     the detector's report of that object;
+//   - a no-op reconcile: the unchanged set applied and tracked again, as
+//     the daemon does every interval, and the drift checks that follow;
 //   - API requests while nothing changes: the detector's and the checks'
 //     requests over a quiet window, object reads apart from watches;
 //   - the daemon's memory: the real `gitopsd run` follows a Git repository

@@ -145,6 +145,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			defer det.Stop()
+			fmt.Fprintf(stderr, "driftbench: %d objects: a no-op reconcile\n", n)
+			rec, err := det.MeasureReconcile(ctx)
+			if err != nil {
+				return err
+			}
+			report.Reconcile = append(report.Reconcile, rec)
 			lat, err := det.MeasureLatency(ctx, opts.Changes, stderr)
 			if err != nil {
 				return err

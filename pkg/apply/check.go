@@ -20,6 +20,10 @@ import (
 // Drift is how a live object differs from what Git says.
 type Drift struct {
 	Key render.Key
+	// APIVersion and UID identify the live object, for events about it;
+	// empty when it is gone.
+	APIVersion string
+	UID        types.UID
 	// Deleted is set when the object is gone, or no longer carries the
 	// installation's label.
 	Deleted bool
@@ -63,14 +67,16 @@ func (m *Manager) checkItem(ctx context.Context, it *item, installation string) 
 	client := m.resource(it.mapping, it.key.Namespace)
 	live, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return &Drift{Key: it.key, Deleted: true}, nil
+		return &Drift{Key: it.key, APIVersion: it.src.GetAPIVersion(), Deleted: true}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", it.key, err)
 	}
 	managers, changedAt := writersSince(live)
+	found := Drift{Key: it.key, APIVersion: live.GetAPIVersion(), UID: live.GetUID(), Managers: managers, ChangedAt: changedAt}
 	if live.GetLabels()[LabelInstallation] != installation {
-		return &Drift{Key: it.key, Deleted: true, Fields: []string{"metadata.labels." + LabelInstallation}, Managers: managers, ChangedAt: changedAt}, nil
+		found.Deleted, found.Fields = true, []string{"metadata.labels." + LabelInstallation}
+		return &found, nil
 	}
 	data, err := json.Marshal(it.object().Object)
 	if err != nil {
@@ -89,11 +95,12 @@ func (m *Manager) checkItem(ctx context.Context, it *item, installation string) 
 		return nil, nil
 	}
 	for _, m := range extraManagers {
-		if !slices.Contains(managers, m) {
-			managers = append(managers, m)
+		if !slices.Contains(found.Managers, m) {
+			found.Managers = append(found.Managers, m)
 		}
 	}
-	return &Drift{Key: it.key, Fields: fields, Managers: managers, ChangedAt: changedAt}, nil
+	found.Fields = fields
+	return &found, nil
 }
 
 // differences lists the paths at which a and b differ.

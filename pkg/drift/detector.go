@@ -369,7 +369,8 @@ func (d *Detector) handle(st *state, drift apply.Drift) {
 	msg := describe(rep)
 	d.log.Warn("drift", keyInstallation, name, keyObject, drift.Key.String(), "fields", strings.Join(drift.Fields, ","), "managers", strings.Join(drift.Managers, ","), "action", rep.Action)
 	if d.recorder != nil {
-		d.recorder.ObjectEvent(objectRef(st.inst.Request, drift.Key), corev1.EventTypeWarning, "Drift", msg)
+		ref := corev1.ObjectReference{APIVersion: drift.APIVersion, Kind: drift.Key.Kind, Namespace: drift.Key.Namespace, Name: drift.Key.Name, UID: drift.UID}
+		d.recorder.ObjectEvent(ref, corev1.EventTypeWarning, "Drift", msg)
 	}
 	if d.opts.OnReport != nil {
 		d.opts.OnReport(name, rep)
@@ -472,17 +473,6 @@ func describe(r Report) string {
 		msg += ": " + r.Message
 	}
 	return msg
-}
-
-func objectRef(req apply.Request, key render.Key) corev1.ObjectReference {
-	apiVersion := ""
-	for _, o := range req.Objects.Objects {
-		if o.GetKind() == key.Kind && o.GetName() == key.Name && o.GroupVersionKind().Group == key.Group {
-			apiVersion = o.GetAPIVersion()
-			break
-		}
-	}
-	return corev1.ObjectReference{APIVersion: apiVersion, Kind: key.Kind, Namespace: key.Namespace, Name: key.Name}
 }
 
 // Log keys.

@@ -132,7 +132,7 @@ func allAt(commit string) func(*statusResponse) bool {
 	}
 }
 
-func installation(s *statusResponse, name string) (reconcile.InstallationStatus, bool) {
+func findInstallation(s *statusResponse, name string) (reconcile.InstallationStatus, bool) {
 	for _, in := range s.Installations {
 		if in.Name == name {
 			return in, true

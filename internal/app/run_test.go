@@ -51,10 +51,10 @@ func TestDaemonFollowsTheRepository(t *testing.T) {
 	t.Logf("drift corrected after %s", time.Since(start).Round(time.Millisecond))
 	kubectl(t, "-n", "mattermost-production", "scale", "deployment/mattermost", "--replicas=5")
 	s := d.waitFor(5*time.Second, "production's drift to be reported", func(s *statusResponse) bool {
-		in, _ := installation(s, "mattermost-production")
+		in, _ := findInstallation(s, "mattermost-production")
 		return len(in.Drift) == 1
 	})
-	prod, _ := installation(s, "mattermost-production")
+	prod, _ := findInstallation(s, "mattermost-production")
 	if dr := prod.Drift[0]; dr.Object != "Deployment.apps/mattermost-production/mattermost" || dr.Action != "reported" || !contains(dr.Fields, "spec.replicas") {
 		t.Errorf("production drift: %+v", dr)
 	}
@@ -90,7 +90,7 @@ func TestDaemonFollowsTheRepository(t *testing.T) {
 		}
 		return true
 	})
-	checkout, _ := installation(s, "checkout")
+	checkout, _ := findInstallation(s, "checkout")
 	if !strings.Contains(checkout.LastError, "apps/checkout/kustomization.yaml") || !strings.Contains(checkout.LastError, "deployment-green.yaml") {
 		t.Errorf("the failure does not name the file: %q", checkout.LastError)
 	}
@@ -119,7 +119,7 @@ func TestDaemonFollowsTheRepository(t *testing.T) {
 	head = repo.commit("retire backups, add extras")
 	d.push("s3cret", repo.dir, "main", head)
 	d.waitFor(10*time.Second, "the new installation set", func(s *statusResponse) bool {
-		_, hasBackups := installation(s, "backups")
+		_, hasBackups := findInstallation(s, "backups")
 		return allAt(head)(s) && !hasBackups && len(s.Installations) == 5
 	})
 	err := pollUntil(10*time.Second, func() bool {

@@ -1,18 +1,46 @@
 package reconcile
 
 import (
+	"io/fs"
+	"reflect"
+	"time"
+
 	"github.com/gitopsd/gitopsd/pkg/apply"
-	"github.com/gitopsd/gitopsd/pkg/config"
+	"github.com/gitopsd/gitopsd/pkg/schedule"
 )
+
+// Installation is what the reconciler knows of one installation listed in
+// the repository.
+type Installation struct {
+	Name, Path, Namespace string
+	Prune                 bool
+	// CorrectDrift puts Git's state back; otherwise drift is reported.
+	CorrectDrift      bool
+	Interval, Timeout time.Duration
+	Ignore            []apply.IgnoreRule
+	Windows           schedule.Windows
+}
+
+// Equal reports whether two installations are configured alike.
+func (inst Installation) Equal(other Installation) bool { return reflect.DeepEqual(inst, other) }
+
+// Fleet is the installations one snapshot lists.
+type Fleet struct {
+	Installations []Installation
+	// Implicit is set when the repository lists none and is one
+	// installation itself: if the list was deleted by mistake, the
+	// installations it held are stopped, not pruned.
+	Implicit bool
+}
+
+// Loader reads the installations from a snapshot's files; the daemon reads
+// gitopsd.yaml. Its errors name the file, line and field.
+type Loader func(files fs.FS) (Fleet, error)
 
 // ApplyOptions are the engine options for inst: base with the
 // installation's prune setting and ignore rules.
-func ApplyOptions(base apply.Options, inst config.Installation) apply.Options {
+func ApplyOptions(base apply.Options, inst Installation) apply.Options {
 	opts := base
-	opts.Prune = inst.Prune
-	opts.Ignore = nil
-	for _, r := range inst.Ignore {
-		opts.Ignore = append(opts.Ignore, apply.IgnoreRule{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Paths: r.Paths})
-	}
+	opts.Prune, opts.Ignore = inst.Prune, inst.Ignore
 	return opts
 }

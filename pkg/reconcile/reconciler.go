@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
-	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
@@ -60,9 +59,8 @@ type Options struct {
 	// in inventories: an installation owned by another source is not
 	// applied, and only this source's removed installations are pruned.
 	Source string
-	// DefaultName names the one installation of a repository without
-	// gitopsd.yaml.
-	DefaultName string
+	// Load reads the installations of a snapshot.
+	Load Loader
 	// RetryBase is the first wait after a failure; it doubles per failure.
 	RetryBase time.Duration
 	// MaxBackoff caps the wait between retries.
@@ -185,7 +183,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 
 // sync reads gitopsd.yaml of snap and starts, updates and removes workers.
 func (r *Reconciler) sync(ctx context.Context, wg *sync.WaitGroup, snap source.Snapshot) {
-	cfg, err := config.Load(snap.Files, r.opts.DefaultName)
+	fleet, err := r.opts.Load(snap.Files)
 	r.mu.Lock()
 	r.status.Commit = snap.Commit
 	r.status.ConfigError = ""
@@ -198,7 +196,7 @@ func (r *Reconciler) sync(ctx context.Context, wg *sync.WaitGroup, snap source.S
 		return
 	}
 	wanted := map[string]bool{}
-	for _, inst := range cfg.Installations {
+	for _, inst := range fleet.Installations {
 		wanted[inst.Name] = true
 		r.mu.Lock()
 		w, ok := r.workers[inst.Name]
@@ -214,7 +212,7 @@ func (r *Reconciler) sync(ctx context.Context, wg *sync.WaitGroup, snap source.S
 		r.mu.Unlock()
 		w.update(inst, snap)
 	}
-	if cfg.File == "" {
+	if fleet.Implicit {
 		// Without gitopsd.yaml the repository is one installation. If the
 		// file was deleted by mistake, removing the installations it listed
 		// would prune everything, so they are only stopped.

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
@@ -83,6 +85,14 @@ func TestDenyWindowHoldsACommit(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
 	ropts := DefaultOptions()
 	ropts.Now, ropts.Source = clk.Now, repo
+	ropts.Load = func(files fs.FS) (Fleet, error) {
+		cfg, err := config.Load(files, "fleet")
+		if err != nil {
+			return Fleet{}, err
+		}
+		c := cfg.Installations[0]
+		return Fleet{Installations: []Installation{{Name: c.Name, Path: c.Path, Prune: true, Interval: c.Interval, Timeout: c.Timeout, Windows: c.Windows}}}, nil
+	}
 	r := New(poller, render.NewRenderer(render.DefaultOptions()), manager, store, noEvents{}, NewMetrics(), log, ropts)
 	if _, err := poller.Poll(ctx); err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
-	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
@@ -24,7 +23,7 @@ type worker struct {
 	exited chan struct{} // closed when run returns
 
 	mu         sync.Mutex
-	inst       config.Installation
+	inst       Installation
 	snap       source.Snapshot
 	status     InstallationStatus
 	failures   int
@@ -32,7 +31,7 @@ type worker struct {
 	stopOnce   sync.Once
 }
 
-func newWorker(r *Reconciler, inst config.Installation) *worker {
+func newWorker(r *Reconciler, inst Installation) *worker {
 	return &worker{
 		r: r, inst: inst,
 		kick:   make(chan struct{}, 1),
@@ -44,7 +43,7 @@ func newWorker(r *Reconciler, inst config.Installation) *worker {
 
 // update gives the worker the installation's configuration at snap; a new
 // commit ends the health wait under way and resets the backoff.
-func (w *worker) update(inst config.Installation, snap source.Snapshot) {
+func (w *worker) update(inst Installation, snap source.Snapshot) {
 	w.mu.Lock()
 	newCommit := snap.Commit != w.snap.Commit
 	changed := newCommit || !inst.Equal(w.inst)
@@ -150,7 +149,7 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 }
 
 // applyOnce renders, applies and waits for health.
-func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installation, snap source.Snapshot) (*apply.ChangeSet, error) {
+func (w *worker) applyOnce(ctx, waitCtx context.Context, inst Installation, snap source.Snapshot) (*apply.ChangeSet, error) {
 	set, err := w.r.renderer.Render(ctx, snap.Files, snap.Commit, inst.Path)
 	if err != nil {
 		return nil, err
@@ -167,7 +166,7 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installatio
 	cs, err := w.r.applier.Apply(ctx, req, opts)
 	if w.r.drift != nil {
 		if err == nil && cs.Owned != nil {
-			w.r.drift.Track(drift.Installation{Name: inst.Name, Request: req, Options: opts, Owned: cs.Owned, Correct: inst.Drift == config.DriftCorrect})
+			w.r.drift.Track(drift.Installation{Name: inst.Name, Request: req, Options: opts, Owned: cs.Owned, Correct: inst.CorrectDrift})
 		} else {
 			w.r.drift.Resume(inst.Name)
 		}
@@ -200,7 +199,7 @@ func (w *worker) recordApply(cs *apply.ChangeSet) {
 	w.status.LastApplyDuration = cs.Duration.Round(time.Millisecond).String()
 }
 
-func (w *worker) succeeded(inst config.Installation, snap source.Snapshot, cs *apply.ChangeSet, elapsed time.Duration) time.Duration {
+func (w *worker) succeeded(inst Installation, snap source.Snapshot, cs *apply.ChangeSet, elapsed time.Duration) time.Duration {
 	w.r.metrics.duration.WithLabelValues(inst.Name, "success").Observe(elapsed.Seconds())
 	w.r.metrics.lastSuccess.WithLabelValues(inst.Name).SetToCurrentTime()
 	w.r.log.Info("reconciled", keyInstallation, inst.Name, keyCommit, short(snap.Commit), keySummary, cs.Summary(), keyDuration, elapsed.Round(time.Millisecond))
@@ -221,7 +220,7 @@ func (w *worker) succeeded(inst config.Installation, snap source.Snapshot, cs *a
 // interval for errors a retry of the same commit cannot fix (its render
 // fails, it would prune everything, another source owns the installation,
 // or it changes immutable fields), capped exponential backoff for the rest.
-func (w *worker) failed(inst config.Installation, cs *apply.ChangeSet, err error, elapsed time.Duration) time.Duration {
+func (w *worker) failed(inst Installation, cs *apply.ChangeSet, err error, elapsed time.Duration) time.Duration {
 	w.r.metrics.duration.WithLabelValues(inst.Name, "failure").Observe(elapsed.Seconds())
 	var (
 		notReadyErr *apply.NotReadyError
@@ -259,7 +258,7 @@ func (w *worker) failed(inst config.Installation, cs *apply.ChangeSet, err error
 // held records that a sync window keeps changes out until until, and
 // returns when to look again. A commit not yet applied is Held; with nothing
 // to apply the phase stays.
-func (w *worker) held(inst config.Installation, snap source.Snapshot, until time.Time) time.Duration {
+func (w *worker) held(inst Installation, snap source.Snapshot, until time.Time) time.Duration {
 	now := w.r.opts.Now()
 	next := inst.Interval
 	msg := "sync window closed; no end within a year"

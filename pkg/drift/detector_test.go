@@ -40,6 +40,15 @@ type loop struct {
 	mu      sync.Mutex
 	reports []Report
 	applies int
+	checks  int // CheckDrift calls
+}
+
+// CheckDrift counts the detector's checks and passes them on.
+func (l *loop) CheckDrift(ctx context.Context, req apply.Request, opts apply.Options, keys []render.Key) ([]apply.Drift, error) {
+	l.mu.Lock()
+	l.checks++
+	l.mu.Unlock()
+	return l.manager.CheckDrift(ctx, req, opts, keys)
 }
 
 func newLoop(t *testing.T, correct bool, opts apply.Options, manifests ...string) *loop {
@@ -62,7 +71,7 @@ func newLoop(t *testing.T, correct bool, opts apply.Options, manifests ...string
 		defer l.mu.Unlock()
 		l.reports = append(l.reports, r)
 	}
-	l.detector = NewDetector(meta, l.manager, l.manager, func(string) { l.apply() }, nil, NewMetrics(), log, dopts)
+	l.detector = NewDetector(meta, l.manager, l, func(string) { l.apply() }, nil, NewMetrics(), log, dopts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = l.detector.Run(ctx); close(done) }()
@@ -268,11 +277,17 @@ func TestNothingReportedWhenNothingChanged(t *testing.T) {
 	l := newLoop(t, true, apply.DefaultOptions(), service, deployment, secret, configMap)
 	waitFor(t, "the watches to sync", func() bool { return l.synced() })
 	l.requests.Reset()
+	l.mu.Lock()
+	l.checks = 0
+	l.mu.Unlock()
 	for range 100 {
 		l.apply()
 	}
 	if r := l.reportsSoFar(); len(r) != 0 {
 		t.Errorf("defaulted fields reported as drift: %+v", r)
+	}
+	if l.checks != 0 {
+		t.Errorf("100 reconciles that changed nothing set off %d drift checks", l.checks)
 	}
 	if reads, writes := l.requests.Counts(); reads+writes != 0 {
 		t.Errorf("the detector made %d requests while nothing changed: %v", reads+writes, l.requests.Log())

@@ -94,18 +94,21 @@ func (w *watch) mismatches(installation string, expected map[render.Key]string) 
 }
 
 // compact keeps of an object's metadata only what drift detection needs.
+// The informer may pass an object through it twice, so a compacted object
+// comes back as it is.
 func compact(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
 		return obj, nil
 	}
-	fields := apply.FieldsHash(m)
+	if _, done := m.Annotations[fieldsAnnotation]; done && m.ManagedFields == nil {
+		return m, nil
+	}
 	return &metav1.PartialObjectMetadata{
-		TypeMeta: m.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{
-			Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+			Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion,
 			Labels:      map[string]string{apply.LabelInstallation: m.Labels[apply.LabelInstallation]},
-			Annotations: map[string]string{fieldsAnnotation: fields},
+			Annotations: map[string]string{fieldsAnnotation: apply.FieldsHash(m)},
 		},
 	}, nil
 }

@@ -38,9 +38,9 @@ type Fleet struct {
 type Loader func(files fs.FS) (Fleet, error)
 
 // ApplyOptions are the engine options for inst: base with the
-// installation's prune setting and ignore rules.
+// installation's prune setting, ignore rules and drift policy.
 func ApplyOptions(base apply.Options, inst Installation) apply.Options {
 	opts := base
-	opts.Prune, opts.Ignore = inst.Prune, inst.Ignore
+	opts.Prune, opts.Ignore, opts.ReportDrift = inst.Prune, inst.Ignore, !inst.CorrectDrift
 	return opts
 }

@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 	"sync"
+
+	"sigs.k8s.io/kustomize/api/konfig"
 )
 
 // Options change what a render may reach beyond the commit's files.
@@ -83,20 +85,33 @@ func (r *Renderer) render(ctx context.Context, repo fs.FS, commit, dir string) (
 	if !info.IsDir() {
 		return nil, &Error{Path: dir, Err: errors.New("not a directory")}
 	}
+	if !hasKustomization(repo, dir) {
+		objs, err := renderPlain(repo, dir)
+		if err != nil {
+			return nil, err
+		}
+		return NewObjectSet(objs)
+	}
 	t, err := r.tree(repo, commit)
 	if err != nil {
 		return nil, err
 	}
-	var objs []Object
-	if _, ok := kustomizationFile(t, "/"+dir); ok {
-		objs, err = kustomize(ctx, t, path.Join("/", dir), r.opts)
-	} else {
-		objs, err = renderPlain(repo, dir)
-	}
+	objs, err := kustomize(ctx, t, path.Join("/", dir), r.opts)
 	if err != nil {
 		return nil, err
 	}
 	return NewObjectSet(objs)
+}
+
+// hasKustomization reports whether dir holds a kustomization file; only
+// then is the repository copied into memory for kustomize.
+func hasKustomization(repo fs.FS, dir string) bool {
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
+		if _, err := fs.Stat(repo, path.Join(dir, name)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // tree returns the in-memory copy of repo, shared by the renders of one commit.

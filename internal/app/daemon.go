@@ -164,7 +164,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		stopEvents()
 		return nil, err
 	}
-	d.reconciler.SetDrift(drift.NewDetector(meta, manager, manager, d.reconciler.Trigger, events, driftMetrics, d.log, drift.DefaultOptions()))
+	d.reconciler.SetDrift(drift.NewDetector(meta, manager, manager, d.reconciler, events, driftMetrics, d.log, drift.DefaultOptions()))
 	d.mux.Handle("GET /api/v1/installations", d.statusHandler())
 	return modules.ServiceFunc(func(ctx context.Context) error {
 		defer close(d.reconcilerDone)

@@ -40,8 +40,23 @@ type loop struct {
 	mu      sync.Mutex
 	reports []Report
 	applies int
-	checks  int // CheckDrift calls
+	checks  int  // CheckDrift calls
+	closed  bool // a sync window is closed
 }
+
+// Correctable lets every correction through, unless the test closed the
+// window.
+func (l *loop) Correctable(string) (bool, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false, "sync window closed"
+	}
+	return true, ""
+}
+
+// Trigger corrects by reconciling, as the reconciler does.
+func (l *loop) Trigger(string) { l.apply() }
 
 // CheckDrift counts the detector's checks and passes them on.
 func (l *loop) CheckDrift(ctx context.Context, req apply.Request, opts apply.Options, keys []render.Key) ([]apply.Drift, error) {
@@ -71,7 +86,7 @@ func newLoop(t *testing.T, correct bool, opts apply.Options, manifests ...string
 		defer l.mu.Unlock()
 		l.reports = append(l.reports, r)
 	}
-	l.detector = NewDetector(meta, l.manager, l, func(string) { l.apply() }, nil, NewMetrics(), log, dopts)
+	l.detector = NewDetector(meta, l.manager, l, l, nil, NewMetrics(), log, dopts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = l.detector.Run(ctx); close(done) }()
@@ -253,6 +268,21 @@ func TestCorrectsOutOfBandChanges(t *testing.T) {
 		_, err := env.Client.CoreV1().Services(l.ns).Get(ctx, "web", metav1.GetOptions{})
 		return err == nil
 	})
+}
+
+func TestClosedWindowHoldsCorrection(t *testing.T) {
+	l := newLoop(t, true, apply.DefaultOptions(), deployment)
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.kubectl("scale", "deployment/web", "--replicas=3")
+	r, _ := l.waitReport("web", 0)
+	if r.Action != Held || r.Message != "sync window closed" {
+		t.Errorf("drift while a window is closed: %+v, want held with the reason", r)
+	}
+	if got := l.replicas(); got != 3 {
+		t.Errorf("replicas = %d: corrected while the window was closed", got)
+	}
 }
 
 func TestReportOnlyLeavesTheChange(t *testing.T) {

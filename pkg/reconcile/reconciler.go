@@ -126,6 +126,29 @@ func (r *Reconciler) Abort() {
 	}
 }
 
+// Correctable reports whether an installation's sync windows let drift be
+// corrected now, and if not, until when they hold it.
+func (r *Reconciler) Correctable(name string) (bool, string) {
+	r.mu.Lock()
+	w := r.workers[name]
+	r.mu.Unlock()
+	if w == nil {
+		return false, "not reconciled by this replica"
+	}
+	w.mu.Lock()
+	windows := w.inst.Windows
+	w.mu.Unlock()
+	if ok, until := windows.Allowed(r.opts.Now()); !ok {
+		if until.IsZero() {
+			return false, "sync window closed"
+		}
+		return false, "sync window closed until " + until.Format(time.RFC3339)
+	}
+	return true, ""
+}
+
+var _ drift.Corrector = (*Reconciler)(nil)
+
 // Trigger reconciles an installation now (a drift correction, or a test
 // that moved the clock).
 func (r *Reconciler) Trigger(name string) {

@@ -71,8 +71,7 @@ func StartDetection(ctx context.Context, env *testenv.Env, set *objects.Set) (*D
 
 	dopts := drift.DefaultOptions()
 	dopts.OnReport = d.record
-	never := func(string) {} // report-only: no correction is asked for
-	d.detector = drift.NewDetector(meta, manager, manager, never, nil, drift.NewMetrics(), log, dopts)
+	d.detector = drift.NewDetector(meta, manager, manager, reportOnly{}, nil, drift.NewMetrics(), log, dopts)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { _ = d.detector.Run(runCtx); close(done) }()
@@ -181,3 +180,9 @@ func (d *Detection) waitReport(ctx context.Context, key render.Key, timeout time
 		}
 	}
 }
+
+// reportOnly is the corrector of a report-only installation: never asked.
+type reportOnly struct{}
+
+func (reportOnly) Correctable(string) (bool, string) { return false, "report only" }
+func (reportOnly) Trigger(string)                    {}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/gitopsd/gitopsd/internal/modules"
 	"github.com/gitopsd/gitopsd/pkg/apply"
@@ -88,6 +89,10 @@ func (d *daemon) initServer(context.Context) (modules.Service, error) {
 	d.metrics = prometheus.NewRegistry()
 	d.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.mux = http.NewServeMux()
+	if d.flags.pprof {
+		d.mux.HandleFunc("/debug/pprof/", pprof.Index)
+		d.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	return newServer(d.flags.httpAddr, d.mux, d.metrics, d.registry.Ready, d.log), nil
 }
 

@@ -3,7 +3,6 @@ package render
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"path"
 	"strings"
@@ -20,20 +19,23 @@ type Options struct {
 	AllowRemote bool
 	// AllowHelm enables helmCharts, inflated with the helm binary.
 	AllowHelm bool
-	// CacheSize is the number of rendered (commit, path) results kept.
-	CacheSize int
+	// Commits is the number of commits whose renders are kept: every
+	// installation of the newest, and of the one before while workers
+	// move on.
+	Commits int
 }
 
-// DefaultOptions refuse remote resources and Helm charts and cache 256 renders.
+// DefaultOptions refuse remote resources and Helm charts and keep the
+// renders of 2 commits.
 func DefaultOptions() Options {
-	return Options{CacheSize: 256}
+	return Options{Commits: 2}
 }
 
 // Renderer renders installations and caches the results by commit and path.
 // It is safe for concurrent use.
 type Renderer struct {
 	opts    Options
-	results *fifoCache[string, result]
+	results *fifoCache[string, *commitResults]
 	trees   *fifoCache[string, *tree]
 }
 
@@ -42,15 +44,21 @@ type result struct {
 	err error
 }
 
+// commitResults are one commit's renders, by path.
+type commitResults struct {
+	mu    sync.Mutex
+	paths map[string]result
+}
+
 // NewRenderer returns a Renderer with opts.
 func NewRenderer(opts Options) *Renderer {
-	if opts.CacheSize <= 0 {
-		opts.CacheSize = DefaultOptions().CacheSize
+	if opts.Commits <= 0 {
+		opts.Commits = DefaultOptions().Commits
 	}
 	return &Renderer{
 		opts:    opts,
-		results: newFIFOCache[string, result](opts.CacheSize),
-		trees:   newFIFOCache[string, *tree](2),
+		results: newFIFOCache[string, *commitResults](opts.Commits),
+		trees:   newFIFOCache[string, *tree](opts.Commits),
 	}
 }
 
@@ -64,15 +72,21 @@ func (r *Renderer) Render(ctx context.Context, repo fs.FS, commit, dir string) (
 	if dir == ".." || strings.HasPrefix(dir, "../") || path.IsAbs(dir) {
 		return nil, &Error{Path: dir, Err: errors.New("path is outside the repository")}
 	}
-	key := fmt.Sprintf("%s\x00%s", commit, dir)
-	if commit != "" {
-		if res, ok := r.results.get(key); ok {
-			return res.set, res.err
-		}
+	if commit == "" {
+		return r.render(ctx, repo, commit, dir)
+	}
+	cached := r.commit(commit)
+	cached.mu.Lock()
+	res, ok := cached.paths[dir]
+	cached.mu.Unlock()
+	if ok {
+		return res.set, res.err
 	}
 	set, err := r.render(ctx, repo, commit, dir)
-	if commit != "" && (err == nil || IsRenderError(err) && !r.opts.AllowRemote && !r.opts.AllowHelm) {
-		r.results.put(key, result{set, err})
+	if err == nil || IsRenderError(err) && !r.opts.AllowRemote && !r.opts.AllowHelm {
+		cached.mu.Lock()
+		cached.paths[dir] = result{set, err}
+		cached.mu.Unlock()
 	}
 	return set, err
 }
@@ -101,6 +115,11 @@ func (r *Renderer) render(ctx context.Context, repo fs.FS, commit, dir string) (
 		return nil, err
 	}
 	return NewObjectSet(objs)
+}
+
+// commit returns the cache of one commit's renders, making it the newest.
+func (r *Renderer) commit(commit string) *commitResults {
+	return r.results.getOrPut(commit, func() *commitResults { return &commitResults{paths: map[string]result{}} })
 }
 
 // hasKustomization reports whether dir holds a kustomization file; only
@@ -150,9 +169,25 @@ func (c *fifoCache[K, V]) get(k K) (V, bool) {
 	return v, ok
 }
 
+// getOrPut returns the value of k, putting make() first when there is none.
+func (c *fifoCache[K, V]) getOrPut(k K, make func() V) V {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.items[k]; ok {
+		return v
+	}
+	v := make()
+	c.putLocked(k, v)
+	return v
+}
+
 func (c *fifoCache[K, V]) put(k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.putLocked(k, v)
+}
+
+func (c *fifoCache[K, V]) putLocked(k K, v V) {
 	if _, ok := c.items[k]; !ok {
 		c.order = append(c.order, k)
 	}

@@ -27,7 +27,7 @@ func TestSplit(t *testing.T) {
 
 func TestWriteFleet(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git")
+		t.Fatal("the git CLI is needed: install git")
 	}
 	dir := t.TempDir()
 	f, err := WriteFleet(context.Background(), dir, 2500, 1000)

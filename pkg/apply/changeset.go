@@ -89,15 +89,3 @@ func (cs *ChangeSet) Err() error {
 	}
 	return errors.Join(errs...)
 }
-
-// Written lists the changes that wrote an object: those whose health is
-// worth waiting for.
-func (cs *ChangeSet) Written() []Change {
-	var written []Change
-	for _, c := range cs.Changes {
-		if c.Action == Created || c.Action == Configured {
-			written = append(written, c)
-		}
-	}
-	return written
-}

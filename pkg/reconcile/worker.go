@@ -178,7 +178,7 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst Installation, snap
 	if err := cs.Err(); err != nil {
 		return cs, err
 	}
-	w.setPhase(Progressing, fmt.Sprintf("waiting for %d object(s) to become healthy", len(cs.Written())))
+	w.setPhase(Progressing, cs.Summary()+"; waiting for the objects to become healthy")
 	return cs, w.r.applier.Wait(waitCtx, cs, inst.Timeout)
 }
 

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -148,15 +147,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := bench.WarmUp(ctx); err != nil {
 		return err
 	}
-	report := &Report{
-		Date:              time.Now(),
-		Cores:             runtime.NumCPU(),
-		Platform:          runtime.GOOS + "/" + runtime.GOARCH,
-		GoVersion:         runtime.Version(),
-		KubernetesVersion: version.GitVersion,
-		Reps:              opts.Reps,
-		LoadBefore:        results.LoadAverage(),
-	}
+	report := &Report{Machine: results.ThisMachine(), Reps: opts.Reps}
+	report.KubernetesVersion = version.GitVersion
 	for _, n := range opts.Sizes {
 		res, err := bench.Run(ctx, n)
 		if err != nil {

@@ -11,25 +11,9 @@ import (
 
 // Report is what a run measured, and where.
 type Report struct {
-	Date              time.Time
-	Cores             int
-	Platform          string // such as linux/amd64
-	GoVersion         string
-	KubernetesVersion string
-	Reps              int
-	// LoadBefore and LoadAfter are the 1-, 5- and 15-minute load averages
-	// when the run started and ended, when the system says.
-	LoadBefore, LoadAfter string
-	Results               []Result
-}
-
-// Target is one of the goals the benchmark checks gitopsd against.
-type Target struct {
-	N        int
-	Goal     string
-	Measured string
-	// Met is nil when the run did not measure what the target needs.
-	Met *bool
+	results.Machine
+	Reps    int
+	Results []Result
 }
 
 // result returns the result of engine in scenario sc at size n.
@@ -57,12 +41,12 @@ func (r *Report) sizes() []int {
 // apply in at most half of Flux's time, and a no-op that sends at most a
 // twentieth of Flux's requests, writes nothing, and takes under 100 ms for
 // 5000 objects.
-func (r *Report) Targets() []Target {
-	var targets []Target
+func (r *Report) Targets() []results.Target {
+	var targets []results.Target
 	for _, n := range r.sizes() {
 		g, gOK := r.result(n, Cold, "gitopsd")
 		f, fOK := r.result(n, Cold, "flux")
-		t := Target{N: n, Goal: "cold apply ≤ 0.5× Flux's time"}
+		t := results.Target{N: n, Goal: "cold apply ≤ 0.5× Flux's time"}
 		if gOK && fOK {
 			ratio := float64(g.Median().Elapsed) / float64(f.Median().Elapsed)
 			t.Measured = fmt.Sprintf("%s vs %s: %s", results.FormatDuration(g.Median().Elapsed), results.FormatDuration(f.Median().Elapsed), results.FormatRatio(ratio))
@@ -72,7 +56,7 @@ func (r *Report) Targets() []Target {
 
 		g, gOK = r.result(n, NoOp, "gitopsd")
 		f, fOK = r.result(n, NoOp, "flux")
-		t = Target{N: n, Goal: "no-op ≤ 1/20 of Flux's requests"}
+		t = results.Target{N: n, Goal: "no-op ≤ 1/20 of Flux's requests"}
 		if gOK && fOK {
 			gr, fr := g.Median().Requests(), f.Median().Requests()
 			t.Measured = fmt.Sprintf("%d vs %d: %s", gr, fr, results.FormatRatio(float64(gr)/float64(fr)))
@@ -80,7 +64,7 @@ func (r *Report) Targets() []Target {
 		}
 		targets = append(targets, t)
 
-		t = Target{N: n, Goal: "no-op writes nothing"}
+		t = results.Target{N: n, Goal: "no-op writes nothing"}
 		if gOK {
 			writes := 0
 			for _, s := range g.Samples {
@@ -92,7 +76,7 @@ func (r *Report) Targets() []Target {
 		targets = append(targets, t)
 
 		if n == 5000 {
-			t = Target{N: n, Goal: "no-op < 100 ms"}
+			t = results.Target{N: n, Goal: "no-op < 100 ms"}
 			if gOK {
 				t.Measured = results.FormatDuration(g.Median().Elapsed)
 				t.Met = verdict(g.Median().Elapsed < 100*time.Millisecond)
@@ -144,32 +128,14 @@ func (res Result) spread() (lo, hi time.Duration) {
 
 // TargetTable is the targets as a Markdown table.
 func (r *Report) TargetTable() string {
-	var b strings.Builder
-	b.WriteString("| objects | target | measured | met |\n|---:|---|---|---|\n")
-	for _, t := range r.Targets() {
-		met, measured := "not measured", t.Measured
-		if t.Met != nil {
-			met = map[bool]string{true: "**met**", false: "**not met**"}[*t.Met]
-		}
-		if measured == "" {
-			measured = "—"
-		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", t.N, t.Goal, measured, met)
-	}
-	return b.String()
+	return results.TargetTable(r.Targets())
 }
 
 // Markdown is the whole report: where and how it was measured, the
 // results, and the targets.
 func (r *Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Apply-engine benchmark\n\n")
-	fmt.Fprintf(&b, "Measured %s on %d cores (%s), Kubernetes %s (etcd and kube-apiserver only), %s.\n",
-		r.Date.UTC().Format("2006-01-02 15:04 MST"), r.Cores, r.Platform, r.KubernetesVersion, r.GoVersion)
-	if r.LoadBefore != "" {
-		fmt.Fprintf(&b, "Load average (1, 5, 15 min) %s at the start and %s at the end: other work shares the cores.\n", r.LoadBefore, r.LoadAfter)
-	}
-	fmt.Fprintf(&b, "Reproduce with `make bench` (flags: `make bench BENCH_FLAGS='-n 1000 -reps 5'`).\n\n")
+	b.WriteString(r.Header("Apply-engine benchmark", "`make bench` (flags: `make bench BENCH_FLAGS='-n 1000 -reps 5'`)"))
 	b.WriteString(method(r.Reps))
 	b.WriteString("\n## Results\n\n")
 	b.WriteString(r.Table())

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -130,12 +129,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(workDir)
 
 	report := &Report{
-		Date:       time.Now(),
-		Cores:      runtime.NumCPU(),
-		Platform:   runtime.GOOS + "/" + runtime.GOARCH,
-		GoVersion:  runtime.Version(),
-		Changes:    opts.Changes,
-		LoadBefore: results.LoadAverage(),
+		Machine: results.ThisMachine(),
+		Changes: opts.Changes,
 	}
 	for _, n := range opts.Sizes {
 		err := onPlane(ctx, stderr, report, func(env *testenv.Env) error {

@@ -20,15 +20,8 @@ const (
 
 // Report is what a run measured, and where.
 type Report struct {
-	Date              time.Time
-	Cores             int
-	Platform          string
-	GoVersion         string
-	KubernetesVersion string
-	Changes           int
-	// LoadBefore and LoadAfter are the 1-, 5- and 15-minute load averages
-	// when the run started and ended, when the system says.
-	LoadBefore, LoadAfter string
+	results.Machine
+	Changes int
 
 	Latency   []LatencyResult
 	Reconcile []ReconcileResult
@@ -37,14 +30,6 @@ type Report struct {
 }
 
 // Target is one goal the run is checked against.
-type Target struct {
-	N        int
-	Goal     string
-	Measured string
-	// Met is nil when the run did not measure what the target needs.
-	Met *bool
-}
-
 func verdict(met bool) *bool { return &met }
 
 // Percentile is the p-th percentile (0 < p ≤ 100) of xs by nearest rank.
@@ -172,26 +157,26 @@ func (r *Report) MemoryTable() string {
 // Targets checks the run against the goals: every change reported and
 // nothing else, p99 under a second, no object reads while nothing
 // changes, and a daemon under 150 MiB at 10000 objects.
-func (r *Report) Targets() []Target {
-	var targets []Target
+func (r *Report) Targets() []results.Target {
+	var targets []results.Target
 	for _, res := range r.Latency {
 		s := statsOf(res.Samples)
 		targets = append(targets,
-			Target{N: res.N, Goal: "every change reported, nothing else",
+			results.Target{N: res.N, Goal: "every change reported, nothing else",
 				Measured: fmt.Sprintf("%d of %d reported, %d unchanged objects reported", s.Count-s.Missed, s.Count, res.Spurious),
 				Met:      verdict(s.Missed == 0 && res.Spurious == 0)},
-			Target{N: res.N, Goal: "p99 detection < 1 s",
+			results.Target{N: res.N, Goal: "p99 detection < 1 s",
 				Measured: results.FormatDuration(s.P99), Met: verdict(s.Missed == 0 && s.P99 < latencyTarget)})
 	}
 	for _, c := range r.Reconcile {
-		targets = append(targets, Target{N: c.N, Goal: "a no-op reconcile checks only drifted objects",
+		targets = append(targets, results.Target{N: c.N, Goal: "a no-op reconcile checks only drifted objects",
 			Measured: fmt.Sprintf("%d dry runs, %d objects drifted", c.Checks.Writes, c.Drifted), Met: verdict(c.Checks.Writes <= c.Drifted)})
 	}
 	for _, q := range r.Quiet {
-		targets = append(targets, Target{N: q.N, Goal: "no object reads while nothing changes",
+		targets = append(targets, results.Target{N: q.N, Goal: "no object reads while nothing changes",
 			Measured: fmt.Sprintf("%d in %s", q.Requests.Reads, q.Window), Met: verdict(q.Requests.Reads == 0)})
 	}
-	t := Target{N: rssTargetN, Goal: "daemon VmRSS < 150 MiB"}
+	t := results.Target{N: rssTargetN, Goal: "daemon VmRSS < 150 MiB"}
 	if i := slices.IndexFunc(r.Daemon, func(d DaemonResult) bool { return d.N == rssTargetN }); i >= 0 {
 		rss := r.Daemon[i].Memory.RSS
 		t.Measured, t.Met = results.FormatBytes(rss), verdict(rss < rssTarget)
@@ -201,32 +186,14 @@ func (r *Report) Targets() []Target {
 
 // TargetTable is the targets as a Markdown table.
 func (r *Report) TargetTable() string {
-	var b strings.Builder
-	b.WriteString("| objects | target | measured | met |\n|---:|---|---|---|\n")
-	for _, t := range r.Targets() {
-		met, measured := "not measured", t.Measured
-		if t.Met != nil {
-			met = map[bool]string{true: "**met**", false: "**not met**"}[*t.Met]
-		}
-		if measured == "" {
-			measured = "—"
-		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", t.N, t.Goal, measured, met)
-	}
-	return b.String()
+	return results.TargetTable(r.Targets())
 }
 
 // Markdown is the whole report: where and how it was measured, a table
 // per measurement, and the targets.
 func (r *Report) Markdown() string {
 	var b strings.Builder
-	b.WriteString("# Drift benchmark\n\n")
-	fmt.Fprintf(&b, "Measured %s on %d cores (%s), Kubernetes %s (etcd and kube-apiserver only), %s.\n",
-		r.Date.UTC().Format("2006-01-02 15:04 MST"), r.Cores, r.Platform, r.KubernetesVersion, r.GoVersion)
-	if r.LoadBefore != "" {
-		fmt.Fprintf(&b, "Load average (1, 5, 15 min) %s at the start and %s at the end: other work shares the cores.\n", r.LoadBefore, r.LoadAfter)
-	}
-	b.WriteString("Reproduce with `make bench` (flags: `make bench DRIFT_BENCH_FLAGS='-n 1000 -daemon-n 5000'`).\n\n")
+	b.WriteString(r.Header("Drift benchmark", "`make bench` (flags: `make bench DRIFT_BENCH_FLAGS='-n 1000 -daemon-n 5000'`)"))
 	b.WriteString(driftMethod(r.Changes))
 	if len(r.Latency) > 0 {
 		b.WriteString("\n## Detection latency\n\n" + r.LatencyTable())

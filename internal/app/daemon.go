@@ -158,7 +158,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	opts.Source, opts.Load = d.flags.src.repo+"@"+d.flags.src.ref, fleetLoader(d.flags.src.name())
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
-	d.reconciler = reconcile.New(d.poller, render.NewRenderer(d.flags.src.render), manager, store, events, metrics, d.log, opts)
+	d.reconciler = reconcile.New(d.poller, render.NewRenderer(d.flags.src.render, d.log), manager, store, events, metrics, d.log, opts)
 	meta, err := metadata.NewForConfig(d.restConfig)
 	if err != nil {
 		stopEvents()

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 
 	"github.com/gitopsd/gitopsd/pkg/config"
@@ -21,18 +22,14 @@ type fleet struct {
 // loadFleet fetches the repository (or reads the directory) once and parses
 // its gitopsd.yaml.
 func loadFleet(ctx context.Context, s *sourceFlags, log *slog.Logger) (*fleet, error) {
-	var (
-		snap source.Snapshot
-		err  error
-	)
 	if s.dir != "" {
-		snap, err = source.DirSnapshot(s.dir)
-	} else {
-		var poller *source.Poller
-		if poller, err = source.NewPoller(s.options(), log, source.NewMetrics()); err == nil {
-			snap, err = poller.Poll(ctx)
-		}
+		return loadDir(s)
 	}
+	poller, err := source.NewPoller(s.options(), log, source.NewMetrics())
+	if err != nil {
+		return nil, err
+	}
+	snap, err := poller.Poll(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +37,32 @@ func loadFleet(ctx context.Context, s *sourceFlags, log *slog.Logger) (*fleet, e
 	if err != nil {
 		return nil, err
 	}
+	return &fleet{snapshot: snap, config: cfg}, nil
+}
+
+// loadDir reads --dir: a fleet's root (with gitopsd.yaml), whose
+// installations are chosen as in a repository, or one kustomization (or
+// directory of manifests), rendered as `kustomize build` renders it: within
+// the Git work tree that holds it, or the file system outside one, so that
+// it reaches its bases in parent directories.
+func loadDir(s *sourceFlags) (*fleet, error) {
+	snap, err := source.DirSnapshot(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fs.Stat(snap.Files, config.FileName); err == nil {
+		cfg, err := config.Load(snap.Files, s.name())
+		if err != nil {
+			return nil, err
+		}
+		return &fleet{snapshot: snap, config: cfg}, nil
+	}
+	snap, dir, err := source.WorkTreeSnapshot(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := config.Implicit(s.name())
+	cfg.Installations[0].Path = dir
 	return &fleet{snapshot: snap, config: cfg}, nil
 }
 
@@ -94,7 +117,7 @@ func (s *selection) each(ctx context.Context, log *slog.Logger, fn func(inst con
 	if err != nil {
 		return err
 	}
-	r := render.NewRenderer(s.src.render)
+	r := render.NewRenderer(s.src.render, log)
 	for _, inst := range insts {
 		set, err := f.render(ctx, r, inst)
 		if err != nil {

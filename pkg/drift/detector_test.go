@@ -96,7 +96,7 @@ func newLoop(t *testing.T, correct bool, opts apply.Options, manifests ...string
 	for i, m := range manifests {
 		repo[fmt.Sprintf("m%d.yaml", i)] = &fstest.MapFile{Data: []byte(strings.ReplaceAll(m, "NS", l.ns))}
 	}
-	set, err := render.NewRenderer(render.DefaultOptions()).Render(ctx, repo, "", ".")
+	set, err := render.NewRenderer(render.DefaultOptions(), nil).Render(ctx, repo, "", ".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func TestDenyWindowHoldsACommit(t *testing.T) {
 		c := cfg.Installations[0]
 		return Fleet{Installations: []Installation{{Name: c.Name, Path: c.Path, Prune: true, Interval: c.Interval, Timeout: c.Timeout, Windows: c.Windows}}}, nil
 	}
-	r := New(poller, render.NewRenderer(render.DefaultOptions()), manager, store, noEvents{}, NewMetrics(), log, ropts)
+	r := New(poller, render.NewRenderer(render.DefaultOptions(), nil), manager, store, noEvents{}, NewMetrics(), log, ropts)
 	if _, err := poller.Poll(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,8 @@
 package render
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"

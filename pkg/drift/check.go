@@ -14,6 +14,7 @@ func (d *Detector) observe(installation string, key render.Key, fields string, g
 	if st == nil {
 		return
 	}
+	st.events++
 	expected, owned := st.expected[key]
 	if !owned {
 		return
@@ -28,50 +29,65 @@ func (d *Detector) observe(installation string, key render.Key, fields string, g
 	d.queue.Add(suspect{installation: installation, key: key})
 }
 
-// next checks one suspect; false when the queue is shut down.
+// next checks one suspect; false when the queue is shut down. The check
+// and the corrector are called with no lock held.
 func (d *Detector) next(ctx context.Context) bool {
 	s, shutdown := d.queue.Get()
 	if shutdown {
 		return false
 	}
 	defer d.queue.Done(s)
+	if s.key == (render.Key{}) {
+		d.rewatch(s.installation)
+		return true
+	}
 	d.mu.Lock()
 	st := d.installations[s.installation]
-	var inst Installation
+	var applied Applied
 	checkable := st != nil && !st.paused
 	if checkable {
 		_, checkable = st.expected[s.key]
-		inst = st.inst
+		applied = st.applied
 	}
+	corrector := d.corrector
 	d.mu.Unlock()
 	if !checkable {
 		return true // paused (rechecked after the apply), forgotten, or no longer owned
 	}
-	drifts, err := d.checker.CheckDrift(ctx, inst.Request, inst.Options, []render.Key{s.key})
+	drifts, err := d.checker.CheckDrift(ctx, applied.Request, applied.Options, []render.Key{s.key})
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Error("cannot check drift", keyInstallation, s.installation, keyObject, s.key.String(), keyError, err)
 		}
 		return true
 	}
+	allowed, why := false, "no corrector"
+	if len(drifts) > 0 && applied.correct() && corrector != nil {
+		allowed, why = corrector.Correctable(s.installation)
+	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if st != d.installations[s.installation] || st.paused || st.inst.Request.Objects != inst.Request.Objects {
+	if st != d.installations[s.installation] || st.paused || st.applied.Request.Objects != applied.Request.Objects {
+		d.mu.Unlock()
 		return true // forgotten, or applied meanwhile: rechecked after the apply
 	}
+	var v verdict
 	if len(drifts) == 0 {
 		d.resolve(st, s.key)
-		return true
+	} else {
+		v = d.decide(st, drifts[0], allowed, why)
 	}
-	d.handle(st, drifts[0])
+	d.mu.Unlock()
+	d.act(v, corrector)
 	return true
 }
 
-// resolve clears a report once the object matches Git again. d.mu is held.
+// resolve settles an object that matches Git: its report goes, and a
+// correction of it has taken hold. d.mu is held.
 func (d *Detector) resolve(st *state, key render.Key) {
 	delete(st.seen, key)
+	delete(st.correcting, key)
 	if _, ok := st.reports[key]; ok {
 		delete(st.reports, key)
-		d.metrics.drifted.WithLabelValues(st.inst.Name).Set(float64(len(st.reports)))
+		d.metrics.drifted.WithLabelValues(st.applied.name()).Set(float64(len(st.reports)))
 	}
 }

@@ -86,10 +86,12 @@ func newLoop(t *testing.T, correct bool, opts apply.Options, manifests ...string
 		defer l.mu.Unlock()
 		l.reports = append(l.reports, r)
 	}
-	l.detector = NewDetector(meta, l.manager, l, l, nil, NewMetrics(), log, dopts)
+	if l.detector, err = NewDetector(Deps{Metadata: meta, Mapper: l.manager, Checker: l, Log: log}, dopts); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = l.detector.Run(ctx); close(done) }()
+	go func() { _ = l.detector.Run(ctx, l); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	repo := fstest.MapFS{}
@@ -123,7 +125,7 @@ func (l *loop) apply() {
 	l.mu.Lock()
 	l.applies++
 	l.mu.Unlock()
-	l.detector.Track(Installation{Name: l.req.Installation, Request: l.req, Options: opts, Owned: cs.Owned, Correct: l.correct})
+	l.detector.Track(Applied{Request: l.req, Options: opts, Owned: cs.Owned})
 }
 
 func (l *loop) reportsSoFar() []Report {

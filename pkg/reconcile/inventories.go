@@ -46,8 +46,8 @@ type WatchedInventories struct {
 
 	mu      sync.Mutex
 	running bool
-	failing bool                      // the watch's last list or watch failed
-	gen     map[string]uint64         // changes seen per installation
+	failing bool                       // the watch's last list or watch failed
+	gen     map[string]uint64          // changes seen per installation
 	cache   map[string]cachedInventory // loaded inventories, valid while gen is unchanged
 }
 

@@ -32,9 +32,9 @@ type worker struct {
 	snap       source.Snapshot
 	status     InstallationStatus
 	failures   int
-	due        time.Time // when the next scheduled reconcile (interval or retry) is
-	recalled   bool      // the applied commit was read from the inventory
-	healthy    *uint64   // the drift watch's event count when every object was last seen healthy
+	due        time.Time          // when the next scheduled reconcile (interval or retry) is
+	recalled   bool               // the applied commit was read from the inventory
+	healthy    *uint64            // the drift watch's event count when every object was last seen healthy
 	cancelWait context.CancelFunc // ends the health wait under way, if any
 	stopOnce   sync.Once
 }

@@ -17,7 +17,9 @@ type verdict struct {
 	installation string
 	drift        apply.Drift
 	report       Report
-	correct      bool // ask the corrector to reconcile
+	// reconcile asks the corrector for a reconcile: to correct the drift,
+	// or, for an object deleted and left so, to say so in the phase.
+	reconcile bool
 }
 
 // decide reports a confirmed drift and decides, by policy, what to do about
@@ -54,7 +56,7 @@ func (d *Detector) decide(st *state, drift apply.Drift, allowed bool, why string
 		st.correcting[drift.Key] = true
 		d.metrics.corrections.WithLabelValues(name).Inc()
 	}
-	return verdict{installation: name, drift: drift, report: rep, correct: rep.Action == Corrected}
+	return verdict{installation: name, drift: drift, report: rep, reconcile: rep.Action == Corrected || rep.Deleted}
 }
 
 // act logs a verdict, records it as an Event on the object, and asks for
@@ -72,8 +74,8 @@ func (d *Detector) act(v verdict, corrector Corrector) {
 	if d.opts.OnReport != nil {
 		d.opts.OnReport(v.installation, rep)
 	}
-	if v.correct && corrector != nil {
-		corrector.Trigger(v.installation)
+	if v.reconcile && corrector != nil {
+		go corrector.Trigger(v.installation)
 	}
 }
 

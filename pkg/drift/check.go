@@ -9,24 +9,34 @@ import (
 // observe is called by the watches for each object event.
 func (d *Detector) observe(installation string, key render.Key, fields string, gone bool) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	st := d.installations[installation]
 	if st == nil {
+		d.mu.Unlock()
 		return
 	}
 	st.events++
 	expected, owned := st.expected[key]
-	if !owned {
-		return
+	switch {
+	case !owned:
+	case !gone && fields == expected:
+		if d.resolve(st, key) {
+			defer d.settle(installation, d.corrector)
+		}
+	default:
+		if _, ok := st.seen[key]; !ok {
+			st.seen[key] = d.opts.Now()
+		}
+		d.queue.Add(suspect{installation: installation, key: key})
 	}
-	if !gone && fields == expected {
-		d.resolve(st, key)
-		return
+	d.mu.Unlock()
+}
+
+// settle asks for a reconcile of an installation whose deleted object is
+// back, so that its phase says so. No lock is held.
+func (d *Detector) settle(installation string, c Corrector) {
+	if c != nil {
+		go c.Trigger(installation)
 	}
-	if _, ok := st.seen[key]; !ok {
-		st.seen[key] = d.opts.Now()
-	}
-	d.queue.Add(suspect{installation: installation, key: key})
 }
 
 // next checks one suspect; false when the queue is shut down. The check
@@ -71,23 +81,31 @@ func (d *Detector) next(ctx context.Context) bool {
 		return true // forgotten, or applied meanwhile: rechecked after the apply
 	}
 	var v verdict
+	back := false
 	if len(drifts) == 0 {
-		d.resolve(st, s.key)
+		back = d.resolve(st, s.key)
 	} else {
 		v = d.decide(st, drifts[0], allowed, why)
 	}
 	d.mu.Unlock()
+	if back {
+		d.settle(s.installation, corrector)
+	}
 	d.act(v, corrector)
 	return true
 }
 
 // resolve settles an object that matches Git: its report goes, and a
-// correction of it has taken hold. d.mu is held.
-func (d *Detector) resolve(st *state, key render.Key) {
+// correction of it has taken hold. It reports whether the object had been
+// reported deleted and left so (drift held or only reported). d.mu is held.
+func (d *Detector) resolve(st *state, key render.Key) bool {
 	delete(st.seen, key)
 	delete(st.correcting, key)
-	if _, ok := st.reports[key]; ok {
-		delete(st.reports, key)
-		d.metrics.drifted.WithLabelValues(st.applied.name()).Set(float64(len(st.reports)))
+	rep, ok := st.reports[key]
+	if !ok {
+		return false
 	}
+	delete(st.reports, key)
+	d.metrics.drifted.WithLabelValues(st.applied.name()).Set(float64(len(st.reports)))
+	return rep.Deleted && rep.Action != Corrected
 }

@@ -42,7 +42,8 @@ func (d *Detector) decide(st *state, drift apply.Drift, allowed bool, why string
 	default:
 		rep.Action, rep.Message = d.correction(st, drift, now)
 	}
-	if prev, known := st.reports[drift.Key]; known && sameDrift(prev, rep) && prev.Action == rep.Action && prev.Message == rep.Message {
+	prev, known := st.reports[drift.Key]
+	if known && sameDrift(prev, rep) && prev.Action == rep.Action && prev.Message == rep.Message {
 		return verdict{}
 	}
 	d.metrics.detections.WithLabelValues(name).Inc()
@@ -56,7 +57,8 @@ func (d *Detector) decide(st *state, drift apply.Drift, allowed bool, why string
 		st.correcting[drift.Key] = true
 		d.metrics.corrections.WithLabelValues(name).Inc()
 	}
-	return verdict{installation: name, drift: drift, report: rep, reconcile: rep.Action == Corrected || rep.Deleted}
+	settles := rep.Deleted || (known && prev.Deleted) // missing, or back
+	return verdict{installation: name, drift: drift, report: rep, reconcile: rep.Action == Corrected || settles}
 }
 
 // act logs a verdict, records it as an Event on the object, and asks for

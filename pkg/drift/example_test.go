@@ -66,8 +66,8 @@ func ExampleDetector() {
 		panic(err)
 	}
 	r := <-reports
-	fmt.Println(r.Key.Kind, r.Key.Name, r.Fields, r.Managers, r.Action)
-	// Output: ConfigMap settings [data.mode] [kubectl-edit] reported
+	fmt.Printf("%s %s: %s changed by %s; %s\n", r.Key.Kind, r.Key.Name, r.Fields[0], r.Managers[0], r.Action)
+	// Output: ConfigMap settings: data.mode changed by kubectl-edit; reported
 }
 
 func exampleNamespace(ctx context.Context) string {

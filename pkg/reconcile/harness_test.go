@@ -183,7 +183,14 @@ func startDaemon(t *testing.T, ns string, rp *repo, s setup) *daemon {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = d.r.Run(ctx); close(done) }()
-	d.stop = func() { cancel(); <-done }
+	d.stop = func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("the reconciler did not stop")
+		}
+	}
 	t.Cleanup(func() {
 		d.stop()
 		if t.Failed() {

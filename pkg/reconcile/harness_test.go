@@ -115,7 +115,8 @@ type daemon struct {
 type setup struct {
 	config *rest.Config // default env.Config
 	source string       // default the repository's directory
-	events Events       // default an eventLog
+	events func(*WatchedInventories) Events // default an eventLog
+	store  func(Store) Store                // wraps the inventory store
 	opts   func(*Options)
 	drift  func(*drift.Options)
 }
@@ -139,7 +140,11 @@ func startDaemon(t *testing.T, ns string, rp *repo, s setup) *daemon {
 		t.Fatal(err)
 	}
 	store := inventory.NewStore(client, ns)
-	inventories := NewWatchedInventories(store, meta, ns)
+	var wrapped Store = store
+	if s.store != nil {
+		wrapped = s.store(store)
+	}
+	inventories := NewWatchedInventories(wrapped, meta, ns)
 	manager, err := apply.NewManager(cfg, inventories, log)
 	if err != nil {
 		t.Fatal(err)
@@ -152,13 +157,10 @@ func startDaemon(t *testing.T, ns string, rp *repo, s setup) *daemon {
 	if err := driftMetrics.Register(registry); err != nil {
 		t.Fatal(err)
 	}
+	ddeps := drift.Deps{Metadata: meta, Mapper: manager, Checker: manager, Metrics: driftMetrics, Log: log}
 	dopts := drift.DefaultOptions()
 	if s.drift != nil {
 		s.drift(&dopts)
-	}
-	detector, err := drift.NewDetector(drift.Deps{Metadata: meta, Mapper: manager, Checker: manager, Metrics: driftMetrics, Log: log}, dopts)
-	if err != nil {
-		t.Fatal(err)
 	}
 	opts := DefaultOptions()
 	opts.Source, opts.Name = rp.dir, "fleet"
@@ -170,12 +172,20 @@ func startDaemon(t *testing.T, ns string, rp *repo, s setup) *daemon {
 		s.opts(&opts)
 	}
 	d := &daemon{t: t, ns: ns, inventories: inventories, store: store, requests: requests, events: &eventLog{}, registry: registry, logs: logs}
-	if s.events == nil {
-		s.events = d.events
+	var events Events = d.events
+	if s.events != nil {
+		events = s.events(inventories)
+	}
+	if recorder, ok := events.(drift.Recorder); ok {
+		ddeps.Recorder = recorder
+	}
+	detector, err := drift.NewDetector(ddeps, dopts)
+	if err != nil {
+		t.Fatal(err)
 	}
 	d.r, err = New(Deps{
 		Snapshots: rp.poller, Renderer: render.NewRenderer(render.DefaultOptions()), Applier: manager, Inventories: inventories,
-		Drift: detector, Events: s.events, Metrics: metrics, Log: log, Reachability: reach,
+		Drift: detector, Events: events, Metrics: metrics, Log: log, Reachability: reach,
 	}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -304,4 +314,53 @@ const configMap = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: NAME, names
 // cm is a ConfigMap manifest named name with data v=value.
 func cm(name, value string) string {
 	return strings.NewReplacer("NAME", name, "VALUE", value).Replace(configMap)
+}
+
+// metric returns the value of a counter or gauge, or the sample count of a
+// histogram, summed over the series of installation (all series when
+// empty); -1 when there is no such series.
+func metric(t *testing.T, d *daemon, name, installation string, labels ...string) float64 {
+	t.Helper()
+	families, err := d.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, found := 0.0, false
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			want := map[string]string{}
+			if installation != "" {
+				want["installation"] = installation
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				want[labels[i]] = labels[i+1]
+			}
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if have[k] != v {
+					continue series
+				}
+			}
+			found = true
+			switch {
+			case m.Counter != nil:
+				sum += m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				sum += m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	if !found {
+		return -1
+	}
+	return sum
 }

@@ -28,7 +28,9 @@ func (d *Detector) Track(a Applied) {
 	st.applied, st.kinds, st.paused = a, kinds, false
 	st.expected = make(map[render.Key]string, len(a.Owned))
 	for _, e := range a.Owned {
-		st.expected[e.Key()] = e.Fields
+		if e.Fields != "" { // never applied: nothing to compare with
+			st.expected[e.Key()] = e.Fields
+		}
 	}
 	for key := range st.reports {
 		if _, owned := st.expected[key]; !owned {

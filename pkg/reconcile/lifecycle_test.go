@@ -181,7 +181,9 @@ func TestPrunedObjectsAreNotDrift(t *testing.T) {
 	saves.mu.Unlock()
 	rp.remove("app/b.yaml")
 	head := rp.commit("drop b")
-	d.waitFor(10*time.Second, "the failed inventory write", func(s Status) bool { return s.Installations[0].Phase == Failed })
+	if !poll(10*time.Second, func() bool { return len(d.events.with("ApplyFailed")) == 1 }) {
+		t.Fatal("the inventory write did not fail")
+	}
 	d.waitFor(10*time.Second, "the retry", readyAt(head))
 	if exists(t, ns, "b") {
 		t.Error("the pruned object came back")

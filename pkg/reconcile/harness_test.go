@@ -113,12 +113,13 @@ type daemon struct {
 
 // setup tunes a daemon before it starts.
 type setup struct {
-	config *rest.Config // default env.Config
-	source string       // default the repository's directory
-	events func(*WatchedInventories) Events // default an eventLog
-	store  func(Store) Store                // wraps the inventory store
-	opts   func(*Options)
-	drift  func(*drift.Options)
+	config   *rest.Config                     // default env.Config
+	source   string                           // default the repository's directory
+	events   func(*WatchedInventories) Events // default an eventLog
+	store    func(Store) Store                // wraps the inventory store
+	detector func(Drift) Drift                // wraps the drift detector
+	opts     func(*Options)
+	drift    func(*drift.Options)
 }
 
 func startDaemon(t *testing.T, ns string, rp *repo, s setup) *daemon {
@@ -183,9 +184,13 @@ func startDaemon(t *testing.T, ns string, rp *repo, s setup) *daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var driftDep Drift = detector
+	if s.detector != nil {
+		driftDep = s.detector(detector)
+	}
 	d.r, err = New(Deps{
 		Snapshots: rp.poller, Renderer: render.NewRenderer(render.DefaultOptions()), Applier: manager, Inventories: inventories,
-		Drift: detector, Events: events, Metrics: metrics, Log: log, Reachability: reach,
+		Drift: driftDep, Events: events, Metrics: metrics, Log: log, Reachability: reach,
 	}, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,9 @@ func TestSameCommitIsRetriedWithBackoff(t *testing.T) {
 	if _, err := env.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns + "-later"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = env.Client.CoreV1().Namespaces().Delete(context.Background(), ns+"-later", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = env.Client.CoreV1().Namespaces().Delete(context.Background(), ns+"-later", metav1.DeleteOptions{})
+	})
 	d.waitFor(10*time.Second, "the retry to succeed", func(s Status) bool { return s.Installations[0].Phase == Ready })
 }
 

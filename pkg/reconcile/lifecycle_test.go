@@ -40,7 +40,7 @@ func exists(t *testing.T, ns, name string) bool {
 func TestNewCommitCutsHealthWaitShort(t *testing.T) {
 	ns := env.Namespace(t)
 	rp := newRepo(t, ns, map[string]string{
-		"gitopsd.yaml":   "installations:\n  - name: app\n    path: app\n    timeout: 5m\n",
+		"gitopsd.yaml":    "installations:\n  - name: app\n    path: app\n    timeout: 5m\n",
 		"app/deploy.yaml": deployment,
 	})
 	d := startDaemon(t, ns, rp, setup{})
@@ -62,7 +62,7 @@ func TestFailedObjectEndsHealthWait(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
 	rp := newRepo(t, ns, map[string]string{
-		"gitopsd.yaml":   "installations:\n  - name: app\n    path: app\n    timeout: 5m\n",
+		"gitopsd.yaml":    "installations:\n  - name: app\n    path: app\n    timeout: 5m\n",
 		"app/deploy.yaml": deployment,
 	})
 	d := startDaemon(t, ns, rp, setup{})

@@ -108,7 +108,9 @@ func TestEventsAndMetrics(t *testing.T) {
 		}
 	}
 	edit("by-hand")
-	if !poll(10*time.Second, func() bool { return metric(t, d, "gitopsd_drift_corrections_total", "app") == 1 && !strings.Contains(cmValue(t, ns, "a"), "by-hand") }) {
+	if !poll(10*time.Second, func() bool {
+		return metric(t, d, "gitopsd_drift_corrections_total", "app") == 1 && !strings.Contains(cmValue(t, ns, "a"), "by-hand")
+	}) {
 		t.Fatalf("the drift was not corrected: %s", cmValue(t, ns, "a"))
 	}
 	waitEvent("Drift on the object", func() bool { return len(eventsOn(t, ns, "ConfigMap", "a", "")["Drift"]) > 0 })

@@ -182,4 +182,3 @@ func (d *Detection) waitReport(ctx context.Context, key render.Key, timeout time
 		}
 	}
 }
-

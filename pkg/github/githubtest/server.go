@@ -19,10 +19,10 @@ const (
 
 // GitHub's documented limits the fake enforces.
 const (
-	MaxDescription  = 140    // characters of a commit status description
-	MaxCommentBody  = 65536  // characters of an issue comment body
-	MaxStatusesEach = 1000   // statuses per SHA and context
-	rateLimitPerHour = 5000 // the primary limit of a personal access token
+	MaxDescription   = 140   // characters of a commit status description
+	MaxCommentBody   = 65536 // characters of an issue comment body
+	MaxStatusesEach  = 1000  // statuses per SHA and context
+	rateLimitPerHour = 5000  // the primary limit of a personal access token
 )
 
 // Options configure a Server. The zero value serves DefaultRepository to

@@ -14,6 +14,7 @@ const (
 	logKeyPR         = "pull_request"
 	logKeyRepository = "repository"
 	logKeyRef        = "pushed_ref"
+	logKeyHead       = "head_commit"
 	logKeySuppressed = "suppressed"
 	logKeyRemote     = "remote_addr"
 	logKeyTokenFile  = "token_file"

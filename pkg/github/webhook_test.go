@@ -358,3 +358,15 @@ func TestRouterOptions(t *testing.T) {
 		t.Fatalf("NewRouter with an empty secret file = %v", err)
 	}
 }
+
+func TestRouterTriggersOnlyMatchingSources(t *testing.T) {
+	mainSrc := newSource(t, "https://github.com/example/fleet.git", "main")
+	releaseSrc := newSource(t, "https://github.com/example/fleet.git", "release")
+	otherSrc := newSource(t, "https://github.com/example/other.git", "release")
+	rt := newRouter(t, DefaultRouterOptions(), RouterDeps{Sources: []Source{mainSrc, releaseSrc, otherSrc}})
+	rec := httptest.NewRecorder()
+	rt.ServeHTTP(rec, signed("push", pushPayload("refs/heads/release")))
+	if rec.Code != 202 || mainSrc.n.Load() != 0 || releaseSrc.n.Load() != 1 || otherSrc.n.Load() != 0 {
+		t.Fatalf("got %d, triggers main=%d release=%d other=%d", rec.Code, mainSrc.n.Load(), releaseSrc.n.Load(), otherSrc.n.Load())
+	}
+}

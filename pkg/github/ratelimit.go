@@ -63,16 +63,21 @@ func rateLimitWait(err error, attempt int, now time.Time) (wait time.Duration, k
 		// repeated answer cannot spin.
 		return max(primary.Rate.Reset.Sub(now), time.Second), "primary", true
 	case errors.As(err, &resp) && resp.Response != nil:
-		// go-github reads a secondary limit only from a 403 with a known
-		// documentation URL; GitHub also answers 429, or 403 with Retry-After.
-		code, retryAfter := resp.Response.StatusCode, resp.Response.Header.Get("Retry-After")
-		if code != http.StatusTooManyRequests && (code != http.StatusForbidden || retryAfter == "") {
-			return 0, "", false
+		// go-github reads limits only from a 403 (a secondary one by its
+		// documentation URL); GitHub answers either limit with 403 or 429.
+		code, h := resp.Response.StatusCode, resp.Response.Header
+		if code != http.StatusForbidden && code != http.StatusTooManyRequests {
+			break
 		}
-		if s, err := strconv.Atoi(retryAfter); err == nil && s > 0 {
+		if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
 			return time.Duration(s) * time.Second, "secondary", true
 		}
-		return secondaryFallback << attempt, "secondary", true
+		if reset, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil && h.Get("X-RateLimit-Remaining") == "0" {
+			return max(time.Unix(reset, 0).Sub(now), time.Second), "primary", true
+		}
+		if code == http.StatusTooManyRequests {
+			return secondaryFallback << attempt, "secondary", true
+		}
 	}
 	return 0, "", false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -178,6 +179,8 @@ func TestRateLimitWait(t *testing.T) {
 		{"secondary without, third time", &github.AbuseRateLimitError{}, 2, 4 * time.Minute, true},
 		{"429 with Retry-After", &github.ErrorResponse{Response: resp(429, "Retry-After", "7")}, 0, 7 * time.Second, true},
 		{"403 with Retry-After", &github.ErrorResponse{Response: resp(403, "Retry-After", "2")}, 0, 2 * time.Second, true},
+		{"429 with the quota spent", &github.ErrorResponse{Response: resp(429, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", strconv.FormatInt(now.Add(time.Hour).Unix(), 10))}, 0, time.Unix(now.Add(time.Hour).Unix(), 0).Sub(now), true},
+		{"429 without headers, second time", &github.ErrorResponse{Response: resp(429)}, 1, 2 * time.Minute, true},
 		{"403 without: a permission error", &github.ErrorResponse{Response: resp(403)}, 0, 0, false},
 		{"422", &github.ErrorResponse{Response: resp(422)}, 0, 0, false},
 		{"transport error", errors.New("connection refused"), 0, 0, false},

@@ -1,6 +1,7 @@
 package github
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -25,27 +26,13 @@ type pullRequestEvent struct {
 	oldBase string
 }
 
-// parsePayload reads the payload of a push or pull_request delivery,
-// signed already but checked like any outside input.
-func parsePayload(event, contentType string, body []byte) (any, error) {
-	payload, err := payloadOf(contentType, body)
-	if err != nil {
-		return nil, err
+// parsePush reads a push payload, signed already but checked like any
+// outside input.
+func parsePush(payload []byte) (pushEvent, error) {
+	var ev github.PushEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return pushEvent{}, fmt.Errorf("push payload: %w", err)
 	}
-	ev, err := github.ParseWebHook(event, payload)
-	if err != nil {
-		return nil, fmt.Errorf("%s payload: %w", event, err)
-	}
-	switch ev := ev.(type) {
-	case *github.PushEvent:
-		return parsePush(ev)
-	case *github.PullRequestEvent:
-		return parsePullRequest(ev)
-	}
-	return nil, fmt.Errorf("%s payload: unexpected type %T", event, ev)
-}
-
-func parsePush(ev *github.PushEvent) (pushEvent, error) {
 	if ev.GetRef() == "" {
 		return pushEvent{}, errors.New("push payload has no ref")
 	}
@@ -57,7 +44,12 @@ func parsePush(ev *github.PushEvent) (pushEvent, error) {
 	return pushEvent{ref: ev.GetRef(), repo: repo.GetFullName(), urls: urls}, nil
 }
 
-func parsePullRequest(ev *github.PullRequestEvent) (pullRequestEvent, error) {
+// parsePullRequest reads a pull_request payload.
+func parsePullRequest(payload []byte) (pullRequestEvent, error) {
+	var ev github.PullRequestEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return pullRequestEvent{}, fmt.Errorf("pull_request payload: %w", err)
+	}
 	if ev.GetAction() == "" {
 		return pullRequestEvent{}, errors.New("pull_request payload has no action")
 	}

@@ -14,17 +14,26 @@ func (rt *Router) route(event, contentType string, body []byte, delivery string)
 	default:
 		return reply{status: http.StatusOK, Result: "ignored", Reason: fmt.Sprintf("event %q is not handled", truncate(event, 64))}
 	}
-	ev, err := parsePayload(event, contentType, body)
+	payload, err := payloadOf(contentType, body)
 	if err != nil {
-		return reply{status: http.StatusBadRequest, Result: "bad_request", Reason: err.Error()}
+		return badRequest(err)
 	}
-	switch ev := ev.(type) {
-	case pushEvent:
+	if event == "push" {
+		ev, err := parsePush(payload)
+		if err != nil {
+			return badRequest(err)
+		}
 		return rt.push(ev, delivery)
-	case pullRequestEvent:
-		return rt.pullRequest(ev, delivery)
 	}
-	return reply{status: http.StatusInternalServerError, Result: "bad_request", Reason: fmt.Sprintf("no route for %T", ev)}
+	ev, err := parsePullRequest(payload)
+	if err != nil {
+		return badRequest(err)
+	}
+	return rt.pullRequest(ev, delivery)
+}
+
+func badRequest(err error) reply {
+	return reply{status: http.StatusBadRequest, Result: "bad_request", Reason: err.Error()}
 }
 
 // push wakes every source that follows the pushed repository and ref.

@@ -105,9 +105,9 @@ type Options struct {
 	MaxFightBackoff  time.Duration
 	// Workers check suspected drift concurrently.
 	Workers int
-	// RetryWatch is the first wait before watching a kind again whose
-	// watch could not start (discovery failed); it doubles up to
-	// MaxFightBackoff.
+	// RetryWatch is the first wait before trying again to watch a kind
+	// that could not be watched (discovery failed); it doubles up to 5
+	// minutes.
 	RetryWatch time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time

@@ -137,9 +137,12 @@ func (d *Detector) setUnwatched(name string, st *state, unwatched map[schema.Gro
 	for gk, err := range unwatched {
 		d.log.Error("drift of a kind is not watched; retrying", keyInstallation, name, "kind", gk.String(), keyError, err)
 	}
-	st.retry = min(max(2*st.retry, d.opts.RetryWatch), d.opts.MaxFightBackoff)
+	st.retry = min(max(2*st.retry, d.opts.RetryWatch), maxRetryWatch)
 	d.queue.AddAfter(suspect{installation: name}, st.retry)
 }
+
+// maxRetryWatch caps the wait between tries to watch a kind.
+const maxRetryWatch = 5 * time.Minute
 
 // rewatch tries again to watch the kinds of an installation that are not
 // watched.

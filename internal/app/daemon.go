@@ -11,6 +11,7 @@ import (
 	"github.com/gitopsd/gitopsd/internal/modules"
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/drift"
+	"github.com/gitopsd/gitopsd/pkg/github"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	"github.com/gitopsd/gitopsd/pkg/render"
@@ -129,16 +130,18 @@ func (d *daemon) initSource(context.Context) (modules.Service, error) {
 
 func (d *daemon) initWebhook(context.Context) (modules.Service, error) {
 	if d.flags.webhookSecretFile == "" {
-		d.log.Info("push webhook off: no --webhook-secret-file")
+		d.log.Info("webhook off: no --webhook-secret-file")
 		return nil, nil
 	}
-	opts := source.DefaultWebhookOptions()
+	opts := github.DefaultRouterOptions()
 	opts.SecretFile = d.flags.webhookSecretFile
-	wh, err := source.NewWebhook(opts, d.log, d.sourceMetrics, source.WebhookTarget{URL: d.flags.src.repo, Ref: d.flags.src.ref, Trigger: d.poller})
+	// Pull requests are accepted and dropped until the plan module hands
+	// the router a handler.
+	router, err := github.NewRouter(opts, github.RouterDeps{Sources: []github.Source{d.poller}, Registerer: d.metrics, Log: d.log})
 	if err != nil {
 		return nil, err
 	}
-	d.mux.Handle("POST /hooks/github", wh)
+	d.mux.Handle("POST /hooks/github", router)
 	return nil, nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 )
 
 // leaseHolder reads the holder of the Lease name in gitopsd's namespace.
@@ -77,15 +78,19 @@ func TestLosingTheLeaseStopsApplying(t *testing.T) {
 	const ns, lease = "lost-lease", "test-lost-lease"
 	// A short Lease, so that the loss is noticed within a second or two.
 	d, _, _ := applying(t, ns, lease, "2s")
-	ctx := context.Background()
 	leases := env.Client.CoordinationV1().Leases(inventory.DefaultNamespace)
-	l, err := leases.Get(ctx, lease, metav1.GetOptions{})
+	thief := "thief"
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		l, err := leases.Get(context.Background(), lease, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		long, now := int32(3600), metav1.NewMicroTime(time.Now())
+		l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.AcquireTime, l.Spec.RenewTime = &thief, &long, &now, &now
+		_, err = leases.Update(context.Background(), l, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	thief, long, now := "thief", int32(3600), metav1.NewMicroTime(time.Now())
-	l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.AcquireTime, l.Spec.RenewTime = &thief, &long, &now, &now
-	if _, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	stolen := time.Now()

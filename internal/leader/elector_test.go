@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/util/retry"
 )
 
 var env *testenv.Env
@@ -136,18 +137,7 @@ func TestLostLeaseEndsRun(t *testing.T) {
 	c := startCampaign(t, ns, "victim", 2*time.Second)
 	waitUntil(t, 10*time.Second, "the replica to lead", c.Leading)
 
-	ctx := context.Background()
-	leases := env.Client.CoordinationV1().Leases(ns)
-	lease, err := leases.Get(ctx, "test-lease", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	thief, long, now := "thief", int32(3600), metav1.NewMicroTime(time.Now())
-	lease.Spec.HolderIdentity, lease.Spec.LeaseDurationSeconds = &thief, &long
-	lease.Spec.AcquireTime, lease.Spec.RenewTime = &now, &now
-	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	thief := steal(t, ns, "test-lease")
 	start := time.Now()
 	select {
 	case <-c.Lost():
@@ -155,7 +145,7 @@ func TestLostLeaseEndsRun(t *testing.T) {
 		t.Fatal("Lost was not closed after the Lease was taken")
 	}
 	t.Logf("lost noticed after %s", time.Since(start).Round(time.Millisecond))
-	err = c.result(t, 5*time.Second)
+	err := c.result(t, 5*time.Second)
 	if !errors.Is(err, ErrLost) || !strings.Contains(err.Error(), ns+"/test-lease") {
 		t.Errorf("Run = %v, want ErrLost naming the Lease", err)
 	}
@@ -165,6 +155,28 @@ func TestLostLeaseEndsRun(t *testing.T) {
 	if got := holder(t, ns); got != thief {
 		t.Errorf("Lease holder = %q, want the thief's", got)
 	}
+}
+
+// steal makes "thief" hold the Lease ns/name for an hour, as another
+// replica that took it over would.
+func steal(t *testing.T, ns, name string) string {
+	t.Helper()
+	leases := env.Client.CoordinationV1().Leases(ns)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		lease, err := leases.Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		thief, long, now := "thief", int32(3600), metav1.NewMicroTime(time.Now())
+		lease.Spec.HolderIdentity, lease.Spec.LeaseDurationSeconds = &thief, &long
+		lease.Spec.AcquireTime, lease.Spec.RenewTime = &now, &now
+		_, err = leases.Update(context.Background(), lease, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "thief"
 }
 
 func TestCreatesTheLeaseNamespace(t *testing.T) {

@@ -77,7 +77,14 @@ type Object struct {
 	Reason string `json:"reason,omitempty"`
 	// SecretKeys are, for a Secret, the keys of its data that would be
 	// added, changed or removed; their values are never kept.
-	SecretKeys []apply.SecretKey `json:"secretKeys,omitempty"`
+	SecretKeys []SecretKey `json:"secretKeys,omitempty"`
+}
+
+// SecretKey is a key of a Secret's data and what would happen to it:
+// added, changed or removed.
+type SecretKey struct {
+	Key    string          `json:"key"`
+	Change apply.KeyChange `json:"change"`
 }
 
 // Key identifies the object.

@@ -202,7 +202,7 @@ func TestPlanOfEveryKindOfChange(t *testing.T) {
 	if r := got["ConfigMap/Not_Valid"].Reason; !strings.Contains(r, "Not_Valid") {
 		t.Errorf("the invalid name's reason: %q", r)
 	}
-	wantKeys := []apply.SecretKey{{Key: "old", Change: apply.KeyRemoved}, {Key: "password", Change: apply.KeyChanged}, {Key: "token", Change: apply.KeyAdded}}
+	wantKeys := []SecretKey{{Key: "old", Change: apply.KeyRemoved}, {Key: "password", Change: apply.KeyChanged}, {Key: "token", Change: apply.KeyAdded}}
 	if keys := got["Secret/creds"].SecretKeys; !reflect.DeepEqual(keys, wantKeys) {
 		t.Errorf("Secret keys = %+v, want %+v", keys, wantKeys)
 	}
@@ -251,6 +251,12 @@ func TestPlanOfEveryKindOfChange(t *testing.T) {
 	}
 	if !reflect.DeepEqual(decoded.Plan, *p) || decoded.Summary != s {
 		t.Errorf("the JSON plan does not decode to the plan:\n%s", js.String())
+	}
+	if !strings.Contains(js.String(), `"secretKeys": [
+            {
+              "key": "old",
+              "change": "removed"`) {
+		t.Errorf("the JSON plan does not list the Secret's keys:\n%s", js.String())
 	}
 	for _, value := range []string{"first-value", "second-value", "added-value", "dropped-value", "admin"} {
 		for name, out := range map[string]string{"text": text.String(), "JSON": js.String()} {

@@ -188,7 +188,10 @@ func (p *Planner) diff(ctx context.Context, in *Installation, req apply.Request,
 	for _, d := range diffs {
 		o := Object{
 			Group: d.Key.Group, Kind: d.Key.Kind, Namespace: d.Key.Namespace, Name: d.Key.Name,
-			Action: actions[d.Action], Diff: d.Diff, Reason: d.Reason, SecretKeys: d.SecretKeys,
+			Action: actions[d.Action], Diff: d.Diff, Reason: d.Reason,
+		}
+		for _, k := range d.SecretKeys {
+			o.SecretKeys = append(o.SecretKeys, SecretKey{Key: k.Key, Change: k.Change})
 		}
 		if o.Action == "" {
 			o.Action, o.Reason = Refuse, fmt.Sprintf("unexpected outcome %q: %s", d.Action, d.Reason)

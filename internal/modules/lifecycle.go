@@ -129,19 +129,31 @@ func (g *group) startAll(ctx context.Context) {
 			return
 		}
 		in.setState(Starting)
-		if s, ok := in.svc.(Starter); ok {
-			if err := s.Start(g.startCtx); err != nil {
-				in.setState(Failed)
-				close(in.done)
-				if ctx.Err() == nil && !g.hasFailed() {
-					g.fail(fmt.Errorf("start module %s: %w", in.name, err))
-				}
-				return
+		if err := g.start(in); err != nil {
+			in.setState(Failed)
+			close(in.done)
+			if ctx.Err() == nil && !g.hasFailed() {
+				g.fail(fmt.Errorf("start module %s: %w", in.name, err))
 			}
+			return
 		}
 		in.setState(Running)
 		go g.run(in)
 	}
+}
+
+// start calls a Starter's Start; a panic is its failure.
+func (g *group) start(in *instance) (err error) {
+	s, ok := in.svc.(Starter)
+	if !ok {
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return s.Start(g.startCtx)
 }
 
 // run runs one instance; a panic is its failure, not the process's end.

@@ -281,6 +281,23 @@ func TestStartFailureStopsWhatStarted(t *testing.T) {
 	}
 }
 
+func TestStartPanicIsAFailure(t *testing.T) {
+	j := &journal{}
+	r, probes := fleet(j, map[string][]string{"a": nil, "b": {"a"}})
+	r.Register("b", []string{"a"}, func(context.Context) (Service, error) { return panicStarter{probes["b"]}, nil })
+	err := r.Run(context.Background(), []string{"b"})
+	if err == nil || !strings.HasPrefix(err.Error(), "start module b: panic: listener gone") {
+		t.Errorf("Run = %v", err)
+	}
+	if j.index("stop a") < 0 {
+		t.Errorf("a, started, was not stopped:\n%s", j)
+	}
+}
+
+type panicStarter struct{ *probe }
+
+func (panicStarter) Start(context.Context) error { panic("listener gone") }
+
 func TestInitFailureStartsNothing(t *testing.T) {
 	j := &journal{}
 	r, _ := fleet(j, map[string][]string{"a": nil})

@@ -94,6 +94,27 @@ func TestRenderDirOfAnOverlay(t *testing.T) {
 	}
 }
 
+// TestDiffAndApplyDirOfAnOverlay: diff and apply take an overlay's
+// directory as render does.
+func TestDiffAndApplyDirOfAnOverlay(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "base/kustomization.yaml", "resources: [cm.yaml]\n")
+	write(t, dir, "base/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata: {a: b}\n")
+	write(t, dir, "overlay-dir/kustomization.yaml", "resources: [../base]\nnamePrefix: overlay-\n")
+	args := []string{"--dir", filepath.Join(dir, "overlay-dir"), "--kubeconfig", env.Kubeconfig}
+	out, stderr, code := gitopsd(t, append([]string{"diff"}, args...)...)
+	if code != 1 || !strings.Contains(out, "ConfigMap/default/overlay-web") {
+		t.Fatalf("diff: exit %d\n%s%s", code, out, stderr)
+	}
+	out, stderr, code = gitopsd(t, append([]string{"apply"}, args...)...)
+	if code != 0 || !strings.Contains(out, "overlay-dir: 1 created") {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, err := env.Client.CoreV1().ConfigMaps("default").Get(context.Background(), "overlay-web", metav1.GetOptions{}); err != nil {
+		t.Errorf("the overlay's ConfigMap: %v", err)
+	}
+}
+
 // TestRenderDirInAWorkTree renders a kustomization of a Git work tree as it
 // is on disk; a link leaving the work tree is refused.
 func TestRenderDirInAWorkTree(t *testing.T) {

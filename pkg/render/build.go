@@ -97,9 +97,9 @@ func (b *build) served(name string, data []byte) ([]byte, error) {
 
 // check refuses a kustomization whose bases are remote or whose charts are
 // not enabled. Bases are the entries kustomize may clone with git (those of
-// resources, components, generators, transformers and validators); remote
-// files anywhere else are fetched over HTTP, and refused there (see
-// guardHTTP). The file is checked before kustomize acts on it, so that
+// resources, components, generators, transformers and validators); a remote
+// file in any other field is fetched over HTTP, and refused there (see
+// remote.go). The file is checked before kustomize acts on it, so that
 // nothing is fetched.
 func (b *build) check(file string, data []byte) error {
 	var k types.Kustomization

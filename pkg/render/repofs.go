@@ -3,7 +3,6 @@ package render
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -253,8 +252,6 @@ var diskFS = filesys.MakeFsOnDisk()
 type readOnlyFile struct{ fs.File }
 
 func (readOnlyFile) Write([]byte) (int, error) { return 0, errReadOnly }
-
-var _ io.Writer = readOnlyFile{}
 
 // isKustomizationName reports whether name is one kustomize looks for in a
 // kustomization directory.

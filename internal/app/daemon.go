@@ -155,7 +155,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		return nil, err
 	}
 	opts := reconcile.DefaultOptions()
-	opts.Source, opts.Load = d.flags.src.repo+"@"+d.flags.src.ref, fleetLoader(d.flags.src.name())
+	opts.Source, opts.Load = d.poller.Identity(), fleetLoader(d.flags.src.name())
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
 	d.reconciler = reconcile.New(d.poller, render.NewRenderer(d.flags.src.render), manager, store, events, metrics, d.log, opts)

@@ -51,6 +51,7 @@ var _ Inventories = (*inventory.Store)(nil)
 type Manager struct {
 	dynamic     dynamic.Interface
 	metadata    metadata.Interface
+	discovery   discovery.DiscoveryInterface // uncached: for a look at every kind
 	mapper      *restmapper.DeferredDiscoveryRESTMapper
 	inventories Inventories
 	log         *slog.Logger
@@ -89,6 +90,7 @@ func NewManager(cfg *rest.Config, inventories Inventories, log *slog.Logger) (*M
 	return &Manager{
 		dynamic:     dyn,
 		metadata:    meta,
+		discovery:   disco,
 		mapper:      restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)),
 		inventories: inventories,
 		log:         log,

@@ -92,7 +92,8 @@ type Reconciler struct {
 	opts        Options
 
 	mu         sync.Mutex
-	waitLogged string // the commit whose removals were logged as waiting
+	waitLogged string   // the commit whose removals were logged as waiting
+	fleet      []string // the installations of the last valid gitopsd.yaml
 	status     Status
 	workers    map[string]*worker
 	stopWork   context.CancelFunc // set by Run: cancels applies under way
@@ -218,6 +219,15 @@ func (r *Reconciler) sync(ctx context.Context, wg *sync.WaitGroup, snap source.S
 		r.log.Error("invalid configuration; installations keep following the last valid one", keyCommit, snap.Commit, keyError, err)
 		return
 	}
+	// The whole fleet is known before any worker applies: an installation
+	// missing from it gives its objects up (apply.Request.Fleet).
+	names := make([]string, 0, len(fleet.Installations))
+	for _, inst := range fleet.Installations {
+		names = append(names, inst.Name)
+	}
+	r.mu.Lock()
+	r.fleet = names
+	r.mu.Unlock()
 	wanted := map[string]bool{}
 	for _, inst := range fleet.Installations {
 		wanted[inst.Name] = true
@@ -243,6 +253,13 @@ func (r *Reconciler) sync(ctx context.Context, wg *sync.WaitGroup, snap source.S
 		return
 	}
 	r.removeUnwanted(ctx, wanted, snap.Commit)
+}
+
+// fleetNames returns the installations of the last valid gitopsd.yaml.
+func (r *Reconciler) fleetNames() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fleet
 }
 
 func (r *Reconciler) stopWorkers() {

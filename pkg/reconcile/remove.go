@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -93,7 +94,7 @@ func (r *Reconciler) remove(ctx context.Context, name string) {
 		r.log.Error("cannot read the inventory of a removed installation", keyInstallation, name, keyError, err)
 		return
 	}
-	if inv.Source != r.opts.Source {
+	if !source.SameIdentity(inv.Source, r.opts.Source) {
 		return
 	}
 	if inv.Prune {

@@ -107,7 +107,7 @@ func (w *worker) recallApplied(ctx context.Context) {
 	name := w.status.Name
 	w.mu.Unlock()
 	inv, err := w.r.inventories.Load(ctx, name)
-	if err != nil || inv.Source != w.r.opts.Source {
+	if err != nil || !source.SameIdentity(inv.Source, w.r.opts.Source) {
 		return
 	}
 	w.mu.Lock()
@@ -158,7 +158,7 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst Installation, snap
 	if w.r.drift != nil {
 		opts.Hold = w.r.drift.Holds(inst.Name)
 	}
-	req := apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: w.r.opts.Source, Commit: snap.Commit, Objects: set}
+	req := apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: w.r.opts.Source, Fleet: w.r.fleetNames(), Commit: snap.Commit, Objects: set}
 	if w.r.drift != nil {
 		// gitopsd's own writes and prunes are not drift.
 		w.r.drift.Pause(inst.Name)

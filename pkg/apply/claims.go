@@ -24,7 +24,8 @@ type ClaimError struct {
 	Key render.Key
 	// Installation is the one refused; Holder the one that holds the object.
 	Installation, Holder string
-	// HolderSource is the source recorded in the holder's inventory.
+	// HolderSource is the source recorded in the holder's inventory when it
+	// is not the refused installation's.
 	HolderSource string
 }
 
@@ -79,7 +80,11 @@ func (m *Manager) refuseClaimed(ctx context.Context, req Request, items []*item,
 		if !slices.ContainsFunc(inv.Entries, func(e inventory.Entry) bool { return e.Key() == it.key }) || released(req, holder, inv) {
 			continue // let go of: this installation may take it over
 		}
-		it.fail(&ClaimError{Key: it.key, Installation: req.Installation, Holder: holder, HolderSource: inv.Source})
+		claim := &ClaimError{Key: it.key, Installation: req.Installation, Holder: holder}
+		if !source.SameIdentity(inv.Source, req.Source) {
+			claim.HolderSource = inv.Source
+		}
+		it.fail(claim)
 	}
 	return nil
 }

@@ -210,20 +210,22 @@ func (m *Manager) takeOver(ctx context.Context, it *item) error {
 	}
 	client := m.metadata.Resource(it.mapping.Resource).Namespace(it.key.Namespace)
 	var (
-		failed      error
-		failedAt    string // the resource version the failed patch was conditional on
-		failedUnder []string
+		failed   error
+		failedAt string // the resource version the failed patch was conditional on
 	)
-	for range takeOverAttempts {
+	for attempt := 0; ; attempt++ {
 		fresh, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+		switch {
+		case apierrors.IsNotFound(err):
 			return nil
-		}
-		if err != nil {
+		case err != nil:
 			return fmt.Errorf("take over fields of %s: %w", it.key, err)
-		}
-		if failed != nil && fresh.ResourceVersion == failedAt {
-			break // nobody wrote in between: the failure was not a race
+		case failed != nil && fresh.ResourceVersion == failedAt:
+			// Nobody wrote in between: the API server refused the patch.
+			return fmt.Errorf("take over fields of %s from %s: %w", it.key, strings.Join(kubectlManagers(fresh), ", "), failed)
+		case attempt == takeOverAttempts:
+			return fmt.Errorf("take over fields of %s from %s: another writer changed the object during each of %d attempts: %w",
+				it.key, strings.Join(kubectlManagers(fresh), ", "), attempt, failed)
 		}
 		patch, err := takeOverPatch(fresh, fresh.ResourceVersion)
 		if err != nil {
@@ -236,13 +238,12 @@ func (m *Manager) takeOver(ctx context.Context, it *item) error {
 		if err == nil || apierrors.IsNotFound(err) {
 			return nil
 		}
-		failed, failedAt, failedUnder = err, fresh.ResourceVersion, kubectlManagers(fresh)
+		failed, failedAt = err, fresh.ResourceVersion
 	}
-	return fmt.Errorf("take over fields of %s from %s: %w", it.key, strings.Join(failedUnder, ", "), failed)
 }
 
-// takeOverAttempts bounds the take-overs started again because the object
-// kept changing.
+// takeOverAttempts bounds the take-overs started again because another
+// writer changed the object in between.
 const takeOverAttempts = 3
 
 // recreate deletes the live object, waits until it is gone, and applies it

@@ -41,7 +41,7 @@ spec:
 		}
 	}
 	for _, r := range f.requests.Log() {
-		if strings.Contains(r, "/gizmos") {
+		if strings.Contains(r, "/apis/"+group+"/") {
 			t.Errorf("a resource of the failed definition was sent: %s", r)
 		}
 	}

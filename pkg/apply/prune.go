@@ -206,7 +206,7 @@ func (m *Manager) othersInNamespace(ctx context.Context, namespace, installation
 				continue
 			}
 			g.Go(func() error {
-				objs, err := m.metadata.Resource(gv.WithResource(r.Name)).Namespace(namespace).List(gctx, metav1.ListOptions{LabelSelector: selector, Limit: maxNamed})
+				objs, err := m.quiet.Resource(gv.WithResource(r.Name)).Namespace(namespace).List(gctx, metav1.ListOptions{LabelSelector: selector, Limit: maxNamed})
 				if err != nil {
 					return fmt.Errorf("list %s in namespace %s: %w", r.Name, namespace, err)
 				}

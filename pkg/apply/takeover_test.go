@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -47,14 +48,20 @@ func (f roundTrip) RoundTrip(req *http.Request) (*http.Response, error) { return
 // kubectlEdit sets data[key] of ConfigMap name as kubectl edit does.
 func (f *fixture) kubectlEdit(name, key, value string) {
 	f.t.Helper()
+	if err := f.editData(name, key, value); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// editData is kubectlEdit for any goroutine: it returns the error.
+func (f *fixture) editData(name, key, value string) error {
 	cm, err := f.get(configMaps, f.ns, name)
 	if err != nil {
-		f.t.Fatal(err)
+		return err
 	}
 	cm.Object["data"].(map[string]any)[key] = value
-	if _, err := f.dynamic.Resource(configMaps).Namespace(f.ns).Update(context.Background(), cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
-		f.t.Fatal(err)
-	}
+	_, err = f.dynamic.Resource(configMaps).Namespace(f.ns).Update(context.Background(), cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+	return err
 }
 
 // TestTakeOverMeetsAnotherWriter edits an object by hand, then again while
@@ -67,7 +74,12 @@ func TestTakeOverMeetsAnotherWriter(t *testing.T) {
 	f.apply(set, DefaultOptions())
 	f.kubectlEdit("settings", "extra", "by-hand")
 
-	il := f.interlope(func() { f.kubectlEdit("settings", "late", "in-between") })
+	var edits atomic.Int32
+	il := f.interlope(func() {
+		if err := f.editData("settings", "late", fmt.Sprint("edit-", edits.Add(1))); err != nil {
+			t.Error(err)
+		}
+	})
 	il.writes.Store(1)
 	cs := f.apply(set, DefaultOptions())
 	if err := cs.Err(); err != nil || actions(cs)["ConfigMap/settings"] != Configured {
@@ -84,7 +96,8 @@ func TestTakeOverMeetsAnotherWriter(t *testing.T) {
 	if actions(cs)["ConfigMap/settings"] != Failed {
 		t.Fatalf("a take-over against a writer that never stops: %v", actions(cs))
 	}
-	if reason := cs.Changes[0].Reason; !strings.Contains(reason, "take over fields of ConfigMap/"+f.ns+"/settings from kubectl-edit") || !strings.Contains(reason, "test") {
+	t.Logf("reason: %s", cs.Changes[0].Reason)
+	if reason := cs.Changes[0].Reason; !strings.Contains(reason, "take over fields of ConfigMap/"+f.ns+"/settings from kubectl-edit") || !strings.Contains(reason, "another writer changed the object during each of 3 attempts") {
 		t.Errorf("the reason does not give the cause: %q", reason)
 	}
 	if cs.Err() == nil {

@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -179,12 +180,14 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 	}
 	action := Configured
 	switch {
+	case it.takenFrom != "":
+		reason = cmp.Or(reason, "taken over from installation "+it.takenFrom)
 	case it.live == nil && !applied.GetCreationTimestamp().Time.Before(start.Add(-time.Second)):
 		action = Created
 	case it.live != nil && applied.GetResourceVersion() == it.live.ResourceVersion && reason == "":
 		action = Unchanged
 	}
-	if opts.DryRun && it.live == nil {
+	if opts.DryRun && it.live == nil && it.takenFrom == "" {
 		action = Created
 	}
 	it.change = Change{Key: it.key, Version: it.gvk.Version, Action: action, Reason: reason}

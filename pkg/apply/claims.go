@@ -78,7 +78,8 @@ func (m *Manager) refuseClaimed(ctx context.Context, req Request, items []*item,
 			holders[holder] = inv
 		}
 		if !slices.ContainsFunc(inv.Entries, func(e inventory.Entry) bool { return e.Key() == it.key }) || released(req, holder, inv) {
-			continue // let go of: this installation may take it over
+			it.takenFrom = holder // let go of: this installation may take it over
+			continue
 		}
 		claim := &ClaimError{Key: it.key, Installation: req.Installation, Holder: holder}
 		if !source.SameIdentity(inv.Source, req.Source) {

@@ -23,6 +23,16 @@ func (f *fixture) applyAs(name, src string, fleet []string, set *render.ObjectSe
 	return cs
 }
 
+// changeOf returns the change of the ConfigMap name.
+func changeOf(cs *ChangeSet, name string) Change {
+	for _, c := range cs.Changes {
+		if c.Key.Kind == "ConfigMap" && c.Key.Name == name {
+			return c
+		}
+	}
+	return Change{}
+}
+
 // holder returns the installation label of ConfigMap name.
 func (f *fixture) holder(name string) string {
 	f.t.Helper()
@@ -98,6 +108,9 @@ func TestTwoInstallationsClaimingOneObject(t *testing.T) {
 	cs = f.applyAs("b", fleetSource, fleet, f.objects(shared, configMap("b-own", "k: v")), DefaultOptions())
 	if err := cs.Err(); err != nil || actions(cs)["ConfigMap/shared"] != Configured || f.holder("shared") != "b" || !f.owns("b", "shared") {
 		t.Errorf("taking over an object a's inventory no longer lists: %v, %v; label %q", actions(cs), err, f.holder("shared"))
+	}
+	if reason := changeOf(cs, "shared").Reason; reason != "taken over from installation a" {
+		t.Errorf("the take-over's reason is %q", reason)
 	}
 }
 

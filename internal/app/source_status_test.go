@@ -74,7 +74,7 @@ func TestStatusShowsAHungRepository(t *testing.T) {
 	}
 	t.Logf("a hung repository shows in status %s after it stopped answering (Git timeout %s)", time.Since(stalled).Round(time.Millisecond), gitTimeout)
 	out, _, code := gitopsd(t, "status", "--server", "http://"+d.addr)
-	if code != 0 || !strings.Contains(out, "looking at the repository since ") {
+	if code != 0 || !strings.Contains(out, "looking at the repository for ") {
 		t.Errorf("gitopsd status does not show the look under way: exit %d\n%s", code, out)
 	}
 
@@ -85,7 +85,7 @@ func TestStatusShowsAHungRepository(t *testing.T) {
 		t.Errorf("source status after the timeout: %+v, want failing since the hung look began at %s", s.Source, hung.PollingSince)
 	}
 	out, _, _ = gitopsd(t, "status", "--server", "http://"+d.addr)
-	if !strings.Contains(out, "; failing since ") || !strings.Contains(out, "timed out after") {
+	if !strings.Contains(out, "; failing for ") || !strings.Contains(out, "timed out after") {
 		t.Errorf("gitopsd status does not show the failure and since when:\n%s", out)
 	}
 
@@ -106,9 +106,9 @@ func TestSourceLine(t *testing.T) {
 		{sourceStatus{URL: "https://example.com/fleet.git", Ref: "main", Commit: "0123456789abcdef"},
 			"repository https://example.com/fleet.git @ main: commit 0123456789ab"},
 		{sourceStatus{URL: "u", Ref: "main", PollingSince: at(42 * time.Second)},
-			"repository u @ main: commit -; looking at the repository since 2026-11-30 11:59:18 UTC (42s)"},
+			"repository u @ main: commit -; looking at the repository for 42s (since 2026-11-30T11:59:18Z)"},
 		{sourceStatus{URL: "u", Ref: "main", Commit: "abc", LastError: "poll u: timed out after 1m0s", LastErrorTime: at(time.Minute), FailingSince: at(5 * time.Minute), ConsecutiveFailures: 3, PollingSince: at(10 * time.Second)},
-			"repository u @ main: commit abc; looking at the repository since 2026-11-30 11:59:50 UTC (10s); failing since 2026-11-30 11:55:00 UTC (5m0s), 3 round(s): poll u: timed out after 1m0s"},
+			"repository u @ main: commit abc; looking at the repository for 10s (since 2026-11-30T11:59:50Z); failing for 5m0s (since 2026-11-30T11:55:00Z), 3 round(s): poll u: timed out after 1m0s"},
 	} {
 		var out bytes.Buffer
 		printStatus(&out, &statusResponse{Source: &tc.src, Leading: true}, now)

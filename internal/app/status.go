@@ -61,7 +61,7 @@ func timeOrNil(t time.Time) *time.Time {
 func sourceLine(src *sourceStatus, now time.Time) string {
 	line := fmt.Sprintf("repository %s @ %s: commit %s", src.URL, src.Ref, short(src.Commit))
 	if src.PollingSince != nil {
-		line += fmt.Sprintf("; looking at the repository %s", since(*src.PollingSince, now))
+		line += "; looking at the repository " + since(*src.PollingSince, now)
 	}
 	if src.LastError != "" {
 		start := src.LastErrorTime
@@ -73,9 +73,10 @@ func sourceLine(src *sourceStatus, now time.Time) string {
 	return line
 }
 
-// since reads "since 10:00:00 UTC (1m30s)".
+// since reads "for 1m30s (since 2026-11-30T10:00:00Z)", as the cluster's
+// outage does.
 func since(t, now time.Time) string {
-	return fmt.Sprintf("since %s (%s)", t.UTC().Format("2006-01-02 15:04:05 MST"), now.Sub(t).Round(time.Second))
+	return fmt.Sprintf("for %s (since %s)", now.Sub(t).Round(time.Second), t.UTC().Format(time.RFC3339))
 }
 
 func (d *daemon) statusHandler() http.Handler {
@@ -160,6 +161,12 @@ func printStatus(out io.Writer, s *statusResponse, now time.Time) {
 	if s.ConfigError != "" {
 		fmt.Fprintf(out, "configuration error at %s: %s\n", short(s.Commit), s.ConfigError)
 	}
+	if c := s.Cluster; c != nil && c.Since != nil {
+		fmt.Fprintf(out, "cluster unreachable for %s (since %s): %s\n", now.Sub(*c.Since).Round(time.Second), c.Since.UTC().Format(time.RFC3339), c.Error)
+	}
+	if s.DriftError != "" {
+		fmt.Fprintln(out, s.DriftError)
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTALLATION\tPHASE\tAPPLIED\tLAST APPLY\tOBJECTS\tMESSAGE")
 	for _, in := range s.Installations {
@@ -176,6 +183,9 @@ func printStatus(out io.Writer, s *statusResponse, now time.Time) {
 		}
 		for _, dr := range in.Drift {
 			fmt.Fprintf(out, "%s: drift: %s: %s\n", in.Name, dr.Object, oneLine(driftLine(dr), 120))
+		}
+		for _, p := range in.DriftProblems {
+			fmt.Fprintf(out, "%s: drift not seen: %s\n", in.Name, oneLine(p, 120))
 		}
 	}
 }

@@ -22,8 +22,9 @@ import (
 // prune deletes the stale objects in reverse stage order. An object is
 // deleted only while it still carries the installation's label; one
 // annotated gitopsd.io/prune: disabled, or no longer labelled, is left in
-// place and forgotten. Entries whose deletion failed are returned as kept,
-// to be retried.
+// place and forgotten. Entries whose deletion failed, and Namespaces and
+// definitions that still hold objects of others (see holdsOthers), are
+// returned as kept, to be retried.
 func (m *Manager) prune(ctx context.Context, installation string, entries []inventory.Entry, live map[render.Key]*metav1.PartialObjectMetadata, opts Options) (changes []Change, kept []inventory.Entry) {
 	var mu sync.Mutex
 	stages := slices.Clone(render.Stages)

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/config"
+	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 	corev1 "k8s.io/api/core/v1"
@@ -125,6 +128,9 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 		if err == nil {
 			err = cs.Err()
 		}
+		if err == nil && len(cs.Owned) > 0 {
+			err = notPruned(cs) // the inventory stays, so the prune is retried
+		}
 		if err != nil {
 			r.events.Event(name, corev1.EventTypeWarning, "RemoveFailed", err.Error())
 			r.log.Error("cannot prune a removed installation; retrying later", keyInstallation, name, keyError, err)
@@ -140,4 +146,16 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 		return err
 	}
 	return nil
+}
+
+// notPruned names the objects a removal kept, such as a Namespace that
+// holds another installation's objects, and why.
+func notPruned(cs *apply.ChangeSet) error {
+	var kept []string
+	for _, c := range cs.Changes {
+		if c.Action == apply.Skipped && slices.ContainsFunc(cs.Owned, func(e inventory.Entry) bool { return e.Key() == c.Key }) {
+			kept = append(kept, c.Key.String()+": "+c.Reason)
+		}
+	}
+	return fmt.Errorf("%d object(s) not pruned yet: %s", len(cs.Owned), strings.Join(kept, "; "))
 }

@@ -56,7 +56,8 @@ type Request struct {
 	// label is on it and that installation's inventory lists it, unless
 	// that installation is of Source and not in Fleet: it was removed or
 	// renamed, and its objects move to this one before its removal prunes
-	// the rest. Empty: no other installation's object is taken.
+	// the rest. Empty: every other installation keeps what its inventory
+	// lists.
 	Fleet []string
 	// Commit is recorded in the inventory when the apply succeeds.
 	Commit  string

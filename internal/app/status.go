@@ -81,7 +81,7 @@ func since(t, now time.Time) string {
 
 func (d *daemon) statusHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		resp := statusResponse{Status: d.reconciler.Status(), Leading: isClosed(d.leading)}
+		resp := statusResponse{Status: d.reconciler.Status(), Leading: d.leading()}
 		if d.poller != nil {
 			resp.Source = newSourceStatus(d.poller.Status())
 		}
@@ -90,15 +90,6 @@ func (d *daemon) statusHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(resp)
 	})
-}
-
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 func runStatus(ctx context.Context, args []string, out, errOut io.Writer) error {

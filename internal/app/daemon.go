@@ -174,7 +174,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		return nil, err
 	}
 	opts := reconcile.DefaultOptions()
-	opts.Source, opts.Name = d.flags.src.repo+"@"+d.flags.src.ref, d.flags.src.name()
+	opts.Source, opts.Name = d.poller.Identity(), d.flags.src.name()
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
 	d.reconciler, err = reconcile.New(reconcile.Deps{

@@ -32,7 +32,7 @@ func Example() {
 	restConfig, clientset := apply.Plane() // any cluster's rest.Config and clientset
 
 	repo := fstest.MapFS{"web.yaml": {Data: []byte(manifests)}}
-	set, err := render.NewRenderer(render.DefaultOptions()).Render(ctx, repo, "c0ffee", ".")
+	set, err := render.NewRenderer(render.DefaultOptions(), nil).Render(ctx, repo, "c0ffee", ".")
 	if err != nil {
 		log.Fatal(err)
 	}

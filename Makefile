@@ -11,7 +11,12 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X github.com/gitopsd/gitopsd/internal/app.version=$(VERSION) \
 	-X github.com/gitopsd/gitopsd/internal/app.commit=$(COMMIT)
 
-.PHONY: demo build tools test cluster bench
+# The image make image writes into bin/gitopsd-image.tar, dated at the commit
+# so that one commit always makes the same image.
+IMAGE ?= ghcr.io/gitopsd/gitopsd:$(VERSION)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+.PHONY: demo build image tools test cluster bench
 
 ## demo: start a local cluster, run gitopsd against examples/repo, show the loop
 demo: tools build
@@ -20,6 +25,10 @@ demo: tools build
 ## build: compile bin/gitopsd
 build:
 	go build -ldflags "$(LDFLAGS)" -o bin/gitopsd ./cmd/gitopsd
+
+## image: build the container image into bin/gitopsd-image.tar without Docker (IMAGE=REPO:TAG names it)
+image:
+	go run ./hack/image -version="$(VERSION)" -commit="$(COMMIT)" -created="$(SOURCE_DATE_EPOCH)" -tag="$(IMAGE)" -out=bin/gitopsd-image.tar
 
 ## tools: build the local control plane into $(GITOPSD_BIN_DIR) (once; ~15 min cold)
 tools:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/gitopsd/gitopsd/internal/modules"
@@ -32,8 +31,7 @@ func (d *daemon) initLeader(context.Context) (modules.Service, error) {
 	if err := ensureNamespace(d.client, d.flags.leaderElectionNS); err != nil {
 		return nil, err
 	}
-	host, _ := os.Hostname()
-	identity := host + "_" + rand.String(6)
+	identity := d.flags.podName + "_" + rand.String(6)
 	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, d.flags.leaderElectionNS, d.flags.leaseName(),
 		d.client.CoreV1(), d.client.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: identity})
 	if err != nil {

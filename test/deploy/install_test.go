@@ -1,0 +1,174 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitopsd/gitopsd/internal/testenv"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// systemNamespace is where deploy/ installs gitopsd.
+const systemNamespace = "gitopsd-system"
+
+// fleetRepo commits testdata/fleet to a new Git repository on branch main
+// and returns its file:// URL and directory.
+func fleetRepo(t *testing.T) (url, dir string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "fleet.git")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "fleet"))); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "add", ".")
+	git(t, dir, "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "fleet")
+	return "file://" + dir, dir
+}
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// overlay is the kustomization a user writes next to deploy/ (README, "Run
+// it in your cluster"): the image they pushed, their repository, the
+// webhook secret, and the optional NetworkPolicy.
+const overlay = `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [%[1]s]
+components: [%[1]s/components/network-policy]
+images:
+  - {name: ghcr.io/gitopsd/gitopsd, newName: %[2]s, newTag: %[3]s}
+configMapGenerator:
+  - name: gitopsd-config
+    behavior: merge
+    literals:
+      - GITOPSD_REPO=%[4]s
+      - GITOPSD_INTERVAL=2s
+      - GITOPSD_WEBHOOK_SECRET_FILE=/etc/gitopsd/secrets/webhook-secret
+secretGenerator:
+  - {name: gitopsd-secrets, files: [webhook-secret]}
+`
+
+// webhookSecret is the secret the overlay gives the webhook.
+const webhookSecret = "s3cret-for-the-deploy-test"
+
+// applyDeploy runs kubectl apply -k on an overlay of deploy/ and waits
+// until the Deployment's two Pods run on the fake nodes.
+func applyDeploy(t *testing.T, repo string) []corev1.Pod {
+	t.Helper()
+	dir := t.TempDir()
+	deploy, err := filepath.Abs(filepath.Join("..", "..", "deploy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kustomize takes bases by relative path only.
+	rel, err := filepath.Rel(dir, deploy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustomization := fmt.Sprintf(overlay, filepath.ToSlash(rel), "registry.example.com/gitopsd", version, repo)
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "webhook-secret"), []byte(webhookSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kubectl := filepath.Join(testenv.BinDir(), "kubectl")
+	out, err := exec.Command(kubectl, "--kubeconfig", env.Kubeconfig, "apply", "-k", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl apply -k deploy/ (through an overlay): %v\n%s", err, out)
+	}
+	t.Logf("kubectl apply -k:\n%s", out)
+
+	var pods []corev1.Pod
+	eventually(t, 2*time.Minute, "the Deployment's two Pods to be Ready", func(ctx context.Context) error {
+		list, err := env.Client.CoreV1().Pods(systemNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=gitopsd"})
+		if err != nil {
+			return err
+		}
+		pods = pods[:0]
+		for _, p := range list.Items {
+			if p.DeletionTimestamp == nil && podReady(&p) {
+				pods = append(pods, p)
+			}
+		}
+		if len(pods) != 2 {
+			return fmt.Errorf("%d of %d Pods Ready", len(pods), len(list.Items))
+		}
+		return nil
+	})
+	return pods
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// serviceAccountKubeconfig mints a token of the gitopsd ServiceAccount
+// bound to pod, as the kubelet does for the Pod's projected token, and
+// writes a kubeconfig holding that token and nothing else.
+func serviceAccountKubeconfig(t *testing.T, pod *corev1.Pod) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	expiry := int64(3600)
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+		ExpirationSeconds: &expiry,
+		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
+	}}
+	tok, err := env.Client.CoreV1().ServiceAccounts(systemNamespace).CreateToken(ctx, pod.Spec.ServiceAccountName, req, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("TokenRequest for ServiceAccount %s/%s: %v", systemNamespace, pod.Spec.ServiceAccountName, err)
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: env.Config.Host, CertificateAuthorityData: env.Config.CAData}
+	kc.AuthInfos["gitopsd"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	kc.Contexts["gitopsd"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: "gitopsd"}
+	kc.CurrentContext = "gitopsd"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// eventually polls check until it returns nil, failing the test with its
+// last error after timeout.
+func eventually(t *testing.T, timeout time.Duration, what string, check func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var err error
+	for {
+		if err = check(ctx); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, err)
+		case <-time.After(200 * time.Millisecond): // polling interval, not synchronisation
+		}
+	}
+}

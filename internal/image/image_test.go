@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -35,18 +36,28 @@ func testOptions() Options {
 	return opts
 }
 
-// TestTarball builds the image as make image does, reads the tarball back
+// built is the image TestMain builds as make image does; compiling gitopsd
+// is setup, not counted against the test timeout.
+var built v1.Image
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	img, err := Build(ctx, testOptions())
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	built = img
+	os.Exit(m.Run())
+}
+
+// TestTarball writes the image as make image does, reads the tarball back
 // as docker load would, and runs the binary found in it.
 func TestTarball(t *testing.T) {
 	opts := testOptions()
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	img, err := Build(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "gitopsd-image.tar")
-	if err := WriteTarball(path, testTag, img); err != nil {
+	if err := WriteTarball(path, testTag, built); err != nil {
 		t.Fatal(err)
 	}
 

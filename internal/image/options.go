@@ -59,9 +59,10 @@ func (o Options) Validate() error {
 	case o.Created.IsZero():
 		return errors.New("image options: Created is zero")
 	}
-	for name, v := range map[string]string{"Version": o.Version, "Commit": o.Commit} {
-		if strings.ContainsAny(v, " \t\n'\"") {
-			return fmt.Errorf("image options: %s %q holds a space or a quote", name, v)
+	// Both go into -ldflags, which splits on spaces and quotes.
+	for _, f := range []struct{ name, value string }{{"Version", o.Version}, {"Commit", o.Commit}} {
+		if strings.ContainsAny(f.value, " \t\n'\"") {
+			return fmt.Errorf("image options: %s %q holds a space or a quote", f.name, f.value)
 		}
 	}
 	if !validArch[o.Arch] {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,12 +22,12 @@ import (
 // systemNamespace is where deploy/ installs gitopsd.
 const systemNamespace = "gitopsd-system"
 
-// fleetRepo commits testdata/fleet to a new Git repository on branch main
+// fleetRepo commits testdata/NAME to a new Git repository on branch main
 // and returns its file:// URL and directory.
-func fleetRepo(t *testing.T) (url, dir string) {
+func fleetRepo(t *testing.T, name string) (url, dir string) {
 	t.Helper()
-	dir = filepath.Join(t.TempDir(), "fleet.git")
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "fleet"))); err != nil {
+	dir = filepath.Join(t.TempDir(), name+".git")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", name))); err != nil {
 		t.Fatal(err)
 	}
 	git(t, dir, "init", "-q", "-b", "main")
@@ -48,11 +49,11 @@ func git(t *testing.T, dir string, args ...string) string {
 
 // overlay is the kustomization a user writes next to deploy/ (README, "Run
 // it in your cluster"): the image they pushed, their repository, the
-// webhook secret, and the optional NetworkPolicy.
+// webhook secret, and one of the optional components.
 const overlay = `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources: [%[1]s]
-components: [%[1]s/components/network-policy]
+components: [%[1]s/components/%[5]s]
 images:
   - {name: ghcr.io/gitopsd/gitopsd, newName: %[2]s, newTag: %[3]s}
 configMapGenerator:
@@ -69,9 +70,10 @@ secretGenerator:
 // webhookSecret is the secret the overlay gives the webhook.
 const webhookSecret = "s3cret-for-the-deploy-test"
 
-// applyDeploy runs kubectl apply -k on an overlay of deploy/ and waits
-// until the Deployment's two Pods run on the fake nodes.
-func applyDeploy(t *testing.T, repo string) []corev1.Pod {
+// applyDeploy runs kubectl apply -k on an overlay of deploy/ with
+// component and waits until the Deployment's two Pods of that version run
+// on the fake nodes.
+func applyDeploy(t *testing.T, repo, component string) []corev1.Pod {
 	t.Helper()
 	dir := t.TempDir()
 	deploy, err := filepath.Abs(filepath.Join("..", "..", "deploy"))
@@ -83,7 +85,7 @@ func applyDeploy(t *testing.T, repo string) []corev1.Pod {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kustomization := fmt.Sprintf(overlay, filepath.ToSlash(rel), "registry.example.com/gitopsd", version, repo)
+	kustomization := fmt.Sprintf(overlay, filepath.ToSlash(rel), "registry.example.com/gitopsd", version, repo, component)
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -99,18 +101,24 @@ func applyDeploy(t *testing.T, repo string) []corev1.Pod {
 
 	var pods []corev1.Pod
 	eventually(t, 2*time.Minute, "the Deployment's two Pods to be Ready", func(ctx context.Context) error {
+		d, err := env.Client.AppsV1().Deployments(systemNamespace).Get(ctx, "gitopsd", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
 		list, err := env.Client.CoreV1().Pods(systemNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=gitopsd"})
 		if err != nil {
 			return err
 		}
+		// A Pod of this version names the ConfigMap just generated.
+		want := d.Spec.Template.Spec.Containers[0].EnvFrom
 		pods = pods[:0]
 		for _, p := range list.Items {
-			if p.DeletionTimestamp == nil && podReady(&p) {
+			if p.DeletionTimestamp == nil && podReady(&p) && reflect.DeepEqual(p.Spec.Containers[0].EnvFrom, want) {
 				pods = append(pods, p)
 			}
 		}
-		if len(pods) != 2 {
-			return fmt.Errorf("%d of %d Pods Ready", len(pods), len(list.Items))
+		if len(pods) != 2 || len(list.Items) != 2 {
+			return fmt.Errorf("%d of %d Pods Ready at this version", len(pods), len(list.Items))
 		}
 		return nil
 	})

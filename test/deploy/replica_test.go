@@ -203,7 +203,7 @@ type status struct {
 		ConsecutiveFailures int    `json:"consecutiveFailures"`
 	} `json:"source"`
 	Installations []struct {
-		Name, Phase, AppliedCommit, Message string
+		Name, Phase, AppliedCommit, Message, LastError string
 	} `json:"installations"`
 }
 

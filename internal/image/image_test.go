@@ -292,9 +292,21 @@ func TestWriteTarballNeedsATag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = WriteTarball(filepath.Join(t.TempDir(), "image.tar"), "gitopsd", img)
-	if err == nil || !strings.Contains(err.Error(), `image tag "gitopsd" (want REPOSITORY:TAG)`) {
-		t.Errorf("WriteTarball without a tag = %v", err)
+	for tag, ok := range map[string]bool{
+		"gitopsd:dev":                  true, // as kind loads it
+		"localhost:5000/gitopsd:v1":    true,
+		"gitopsd":                      false,
+		"localhost:5000/gitopsd":       false,
+		"ghcr.io/gitopsd/gitopsd:a b":  false,
+		"ghcr.io/gitopsd/gitopsd@sha1": false,
+	} {
+		err := WriteTarball(filepath.Join(t.TempDir(), "image.tar"), tag, img)
+		if ok && err != nil {
+			t.Errorf("WriteTarball(%q) = %v", tag, err)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), "(want REPOSITORY:TAG)")) {
+			t.Errorf("WriteTarball(%q) = %v, want an error asking for REPOSITORY:TAG", tag, err)
+		}
 	}
 }
 

@@ -1,10 +1,12 @@
 package image
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -16,7 +18,12 @@ import (
 // load image-archive and crane push read. The file appears whole or not
 // at all.
 func WriteTarball(path, tag string, img v1.Image) error {
-	ref, err := name.NewTag(tag, name.StrictValidation)
+	ref, err := name.NewTag(tag)
+	if err == nil && !strings.Contains(tag[strings.LastIndex(tag, "/")+1:], ":") {
+		// Without a tag, the image would load as :latest, which the kubelet
+		// always tries to pull.
+		err = errors.New("no tag")
+	}
 	if err != nil {
 		return fmt.Errorf("image tag %q (want REPOSITORY:TAG): %w", tag, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +20,7 @@ import (
 // fleet holding a CRD and one of its objects, a ClusterRole and a binding,
 // a Namespace and a Deployment.
 func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
-	repo, repoDir := fleetRepo(t, "fleet")
-	head := git(t, repoDir, "rev-parse", "HEAD")
+	gitHost, repo, head := serveFleet(t, "fleet")
 	pods := applyDeploy(t, repo, "network-policy")
 	if img := pods[0].Spec.Containers[0].Image; img != "registry.example.com/gitopsd:"+version {
 		t.Errorf("the Pods run %s, not the image the overlay names", img)
@@ -85,10 +83,7 @@ func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 	})
 
 	// Git goes away: both replicas stay live and ready.
-	gone := repoDir + ".gone"
-	if err := os.Rename(repoDir, gone); err != nil {
-		t.Fatal(err)
-	}
+	gitHost.down.Store(true)
 	eventually(t, 30*time.Second, "both replicas to see the repository fail", func(context.Context) error {
 		for _, r := range replicas {
 			s, err := r.status()
@@ -104,9 +99,7 @@ func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 	for _, r := range replicas {
 		checkProbes(t, r, "with Git unreachable")
 	}
-	if err := os.Rename(gone, repoDir); err != nil {
-		t.Fatal(err)
-	}
+	gitHost.down.Store(false)
 
 	// The leader stops as a rollout or a drain stops it: it exits within
 	// the Pod's grace period, and the standby takes the Lease and applies.

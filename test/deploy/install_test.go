@@ -2,12 +2,12 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,36 +22,12 @@ import (
 // systemNamespace is where deploy/ installs gitopsd.
 const systemNamespace = "gitopsd-system"
 
-// fleetRepo commits testdata/NAME to a new Git repository on branch main
-// and returns its file:// URL and directory.
-func fleetRepo(t *testing.T, name string) (url, dir string) {
-	t.Helper()
-	dir = filepath.Join(t.TempDir(), name+".git")
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", name))); err != nil {
-		t.Fatal(err)
-	}
-	git(t, dir, "init", "-q", "-b", "main")
-	git(t, dir, "add", ".")
-	git(t, dir, "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "fleet")
-	return "file://" + dir, dir
-}
-
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // overlay is the kustomization a user writes next to deploy/ (README, "Run
-// it in your cluster"): the image they pushed, their repository, the
-// webhook secret, and one of the optional components.
+// it in your cluster"): the image they pushed, their repository, its token
+// and the webhook secret, and one of the optional components.
 const overlay = `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
+namespace: gitopsd-system
 resources: [%[1]s]
 components: [%[1]s/components/%[5]s]
 images:
@@ -62,9 +38,10 @@ configMapGenerator:
     literals:
       - GITOPSD_REPO=%[4]s
       - GITOPSD_INTERVAL=2s
+      - GITOPSD_GIT_PASSWORD_FILE=/etc/gitopsd/secrets/git-token
       - GITOPSD_WEBHOOK_SECRET_FILE=/etc/gitopsd/secrets/webhook-secret
 secretGenerator:
-  - {name: gitopsd-secrets, files: [webhook-secret]}
+  - {name: gitopsd-secrets, files: [git-token, webhook-secret]}
 `
 
 // webhookSecret is the secret the overlay gives the webhook.
@@ -89,8 +66,10 @@ func applyDeploy(t *testing.T, repo, component string) []corev1.Pod {
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "webhook-secret"), []byte(webhookSecret), 0o600); err != nil {
-		t.Fatal(err)
+	for file, content := range map[string]string{"git-token": gitToken, "webhook-secret": webhookSecret} {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	kubectl := filepath.Join(testenv.BinDir(), "kubectl")
 	out, err := exec.Command(kubectl, "--kubeconfig", env.Kubeconfig, "apply", "-k", dir).CombinedOutput()
@@ -163,7 +142,7 @@ func serviceAccountKubeconfig(t *testing.T, pod *corev1.Pod) string {
 }
 
 // eventually polls check until it returns nil, failing the test with its
-// last error after timeout.
+// last error after timeout, or at once when a replica exited.
 func eventually(t *testing.T, timeout time.Duration, what string, check func(context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -172,6 +151,9 @@ func eventually(t *testing.T, timeout time.Duration, what string, check func(con
 	for {
 		if err = check(ctx); err == nil {
 			return
+		}
+		if errors.Is(err, errExited) {
+			t.Fatalf("waiting for %s: %v", what, err)
 		}
 		select {
 		case <-ctx.Done():

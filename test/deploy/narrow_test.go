@@ -14,8 +14,7 @@ import (
 // documents, a fleet of built-in workload kinds applies, and a ClusterRole
 // in it is refused as forbidden, naming the object.
 func TestNoCRDsNoRBACComponent(t *testing.T) {
-	repo, repoDir := fleetRepo(t, "plain")
-	head := git(t, repoDir, "rev-parse", "HEAD")
+	_, repo, head := serveFleet(t, "plain")
 	pods := applyDeploy(t, repo, "no-crds-no-rbac")
 	r := startReplica(t, &pods[0], serviceAccountKubeconfig(t, &pods[0]))
 

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -106,11 +107,11 @@ func (r *replica) mountVolumes() {
 	}
 }
 
-// local moves the mount paths in s to this machine.
+// local moves a path under a mount path to this machine.
 func (r *replica) local(s string) string {
 	for path, dir := range r.mounts {
-		if s == path || strings.HasPrefix(s, path+"/") || strings.Contains(s, "="+path) {
-			s = strings.Replace(s, path, dir, 1)
+		if s == path || strings.HasPrefix(s, path+"/") {
+			return dir + strings.TrimPrefix(s, path)
 		}
 	}
 	return s
@@ -125,7 +126,9 @@ func (r *replica) args() []string {
 			args[i] = "--http-addr=" + r.addr
 			continue
 		}
-		args[i] = r.local(arg)
+		if flag, value, ok := strings.Cut(arg, "="); ok {
+			args[i] = flag + "=" + r.local(value)
+		}
 	}
 	return args
 }
@@ -195,6 +198,9 @@ func (r *replica) probe(p *corev1.Probe) int {
 	return res.StatusCode
 }
 
+// errExited ends a wait: a replica that exited does not come back.
+var errExited = errors.New("exited")
+
 // status is the replica's status API answer, decoded loosely.
 type status struct {
 	Leading bool `json:"leading"`
@@ -210,7 +216,7 @@ type status struct {
 func (r *replica) status() (*status, error) {
 	select {
 	case <-r.done:
-		return nil, fmt.Errorf("%s exited: %v", r.pod.Name, r.err)
+		return nil, fmt.Errorf("%s %w (%v)", r.pod.Name, errExited, r.err)
 	default:
 	}
 	res, err := http.Get("http://" + r.addr + "/api/v1/installations")

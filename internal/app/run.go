@@ -33,7 +33,7 @@ type runFlags struct {
 	concurrency         int
 	logLevel, logFormat string
 	pprof               bool
-	podName             string // names the Lease holder: $POD_NAME in a pod, else the host name
+	podName             string // $POD_NAME in a pod: the Lease names the holder by it
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -54,8 +54,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.BoolVar(&f.pprof, "enable-pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP server")
-	host, _ := os.Hostname()
-	f.podName = envOr("POD_NAME", host)
+	f.podName = os.Getenv("POD_NAME")
 }
 
 func (f *runFlags) validate() error {

@@ -14,7 +14,12 @@ LDFLAGS := -X github.com/gitopsd/gitopsd/internal/app.version=$(VERSION) \
 KUSTOMIZE_VERSION := v5.8.1
 KUSTOMIZE := $(CACHE_DIR)/bin/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 
-.PHONY: demo build tools test cluster bench corpus
+# The image make image writes into bin/gitopsd-image.tar, dated at the commit
+# so that one commit always makes the same image.
+IMAGE ?= ghcr.io/gitopsd/gitopsd:$(VERSION)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+.PHONY: demo build image tools test cluster bench corpus
 
 ## demo: start a local cluster, run gitopsd against examples/repo, show the loop
 demo: tools build
@@ -23,6 +28,10 @@ demo: tools build
 ## build: compile bin/gitopsd
 build:
 	go build -ldflags "$(LDFLAGS)" -o bin/gitopsd ./cmd/gitopsd
+
+## image: build the container image into bin/gitopsd-image.tar without Docker (IMAGE=REPO:TAG names it)
+image:
+	go run ./hack/image -version="$(VERSION)" -commit="$(COMMIT)" -created="$(SOURCE_DATE_EPOCH)" -tag="$(IMAGE)" -out=bin/gitopsd-image.tar
 
 ## tools: build the local control plane into $(GITOPSD_BIN_DIR) (once; ~15 min cold)
 tools:

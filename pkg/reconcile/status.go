@@ -63,11 +63,11 @@ type InstallationStatus struct {
 	// Changes is the last apply's ChangeSet, object by object, in apply
 	// order followed by prunes, with each object's health as the apply's
 	// health check saw it.
-	Changes []ObjectChange `json:"changes,omitempty"`
-	NotReady          []NotReady     `json:"notReady,omitempty"`
-	LastError         string         `json:"lastError,omitempty"`
-	LastErrorTime     *time.Time     `json:"lastErrorTime,omitempty"`
-	NextRetry         *time.Time     `json:"nextRetry,omitempty"`
+	Changes       []ObjectChange `json:"changes,omitempty"`
+	NotReady      []NotReady     `json:"notReady,omitempty"`
+	LastError     string         `json:"lastError,omitempty"`
+	LastErrorTime *time.Time     `json:"lastErrorTime,omitempty"`
+	NextRetry     *time.Time     `json:"nextRetry,omitempty"`
 	// HeldUntil is when a sync window next lets changes apply.
 	HeldUntil *time.Time `json:"heldUntil,omitempty"`
 	// Drift lists the objects that differ from Git now.

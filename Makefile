@@ -11,7 +11,7 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X github.com/gitopsd/gitopsd/internal/app.version=$(VERSION) \
 	-X github.com/gitopsd/gitopsd/internal/app.commit=$(COMMIT)
 
-.PHONY: demo build tools test cluster bench
+.PHONY: demo build tools chromium test screenshots cluster bench
 
 ## demo: start a local cluster, run gitopsd against examples/repo, show the loop
 demo: tools build
@@ -25,11 +25,19 @@ build:
 tools:
 	@hack/tools/install.sh
 
+## chromium: install Debian's chromium for the status page's browser test, when missing
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
 ## test: vet and race-test every module against the real local control plane
-test: tools
+test: tools chromium
 	go vet ./...
 	go test -race -count=1 ./...
 	cd bench && go vet ./... && go test -race -count=1 ./...
+
+## screenshots: write the status page's screenshots in docs/ from its browser test
+screenshots: tools chromium
+	go test -count=1 -run TestStatusPageInBrowser ./internal/web -args -update
 
 ## cluster: run the full local control plane in the foreground until Ctrl-C
 cluster: tools

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 
+	"github.com/gitopsd/gitopsd/internal/leader"
 	"github.com/gitopsd/gitopsd/internal/modules"
 	"github.com/gitopsd/gitopsd/internal/web"
 	"github.com/gitopsd/gitopsd/pkg/apply"
@@ -55,19 +56,18 @@ type daemon struct {
 	log      *slog.Logger
 	registry *modules.Registry
 
-	metrics        *prometheus.Registry
-	sourceMetrics  *source.Metrics
-	mux            *http.ServeMux
-	restConfig     *rest.Config
-	client         kubernetes.Interface
-	poller         *source.Poller
-	leading        <-chan struct{} // closed once this replica may apply
-	reconciler     *reconcile.Reconciler
-	reconcilerDone chan struct{} // closed when the reconciler has stopped
+	metrics       *prometheus.Registry
+	sourceMetrics *source.Metrics
+	mux           *http.ServeMux
+	restConfig    *rest.Config
+	client        kubernetes.Interface
+	poller        *source.Poller
+	elector       *leader.Elector // nil: leader election is off
+	reconciler    *reconcile.Reconciler
 }
 
 func newDaemon(f *runFlags, log *slog.Logger) *daemon {
-	d := &daemon{flags: f, log: log, registry: modules.New(), reconcilerDone: make(chan struct{})}
+	d := &daemon{flags: f, log: log, registry: modules.New()}
 	inits := map[string]modules.InitFunc{
 		modAll:        func(context.Context) (modules.Service, error) { return nil, nil },
 		modServer:     d.initServer,
@@ -190,16 +190,38 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		return nil, err
 	}
 	return modules.ServiceFunc(func(ctx context.Context) error {
-		defer close(d.reconcilerDone)
 		defer stopEvents()
-		select {
-		case <-d.leading:
-		case <-ctx.Done():
-			return nil
-		}
-		return d.reconciler.Run(ctx)
+		return d.reconcile(ctx)
 	}), nil
 }
+
+// reconcile runs the reconciler once this replica leads. The leader module
+// is a dependency, so at shutdown the Lease is released only after this
+// returns; a Lease lost meanwhile aborts the applies under way at once.
+func (d *daemon) reconcile(ctx context.Context) error {
+	if d.elector == nil {
+		return d.reconciler.Run(ctx)
+	}
+	select {
+	case <-d.elector.Started():
+	case <-ctx.Done():
+		return nil
+	}
+	go func() {
+		select {
+		case <-d.elector.Lost():
+			// The leader module fails with the loss, which stops the
+			// process; the applies must not wait for that.
+			d.reconciler.Abort()
+		case <-ctx.Done():
+		}
+	}()
+	return d.reconciler.Run(ctx)
+}
+
+// leading reports whether this replica applies: it holds the Lease, or
+// leader election is off.
+func (d *daemon) leading() bool { return d.elector == nil || d.elector.Leading() }
 
 // readyService adds a readiness check to a service.
 type readyService struct {

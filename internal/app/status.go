@@ -15,20 +15,11 @@ import (
 // status is the daemon's state now, which internal/web serves as JSON and
 // as pages.
 func (d *daemon) status() web.Status {
-	s := web.Status{Status: d.reconciler.Status(), Leading: isClosed(d.leading)}
+	s := web.Status{Status: d.reconciler.Status(), Leading: d.leading()}
 	if d.poller != nil {
 		s.Source = web.NewSourceStatus(d.poller.Status())
 	}
 	return s
-}
-
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 func runStatus(ctx context.Context, args []string, out, errOut io.Writer) error {

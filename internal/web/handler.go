@@ -89,7 +89,6 @@ func (h *handler) load() error {
 			}
 			return "", fmt.Errorf("no asset %q", name)
 		},
-		"short":    short,
 		"lower":    strings.ToLower,
 		"kindName": kindName,
 	}

@@ -30,6 +30,7 @@ type page struct {
 func newPage(s *Status, now time.Time, refresh time.Duration) *page {
 	p := &page{Title: "gitopsd · fleet", Now: now, Refresh: refresh, Status: s}
 	if s.Source != nil {
+		// A repository elsewhere (a path, another host) is not linked.
 		p.repository, _ = github.RepositoryOf(s.Source.URL, "https://api.github.com")
 	}
 	if n := s.count(reconcile.Failed); n > 0 {
@@ -65,11 +66,11 @@ func (p *page) RepositoryURL() string {
 	if p.repository == "" {
 		return ""
 	}
-	u := "https://github.com/" + p.repository
+	u := url.URL{Scheme: "https", Host: "github.com", Path: "/" + p.repository}
 	if ref := p.Status.Source.Ref; ref != "" {
-		u += "/tree/" + url.PathEscape(ref)
+		u.Path += "/tree/" + strings.TrimPrefix(strings.TrimPrefix(ref, "refs/heads/"), "refs/tags/")
 	}
-	return u
+	return u.String()
 }
 
 // Commit is a commit as the "commit" template shows it: short, linked to
@@ -191,9 +192,6 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
 	}
 }
-
-// DriftChange says what differs in a drifted object.
-func (p *page) DriftChange(d reconcile.DriftStatus) string { return driftChange(d) }
 
 // kindName splits "Kind.group/namespace/name" into the kind and the rest,
 // which the pages show apart.

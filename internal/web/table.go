@@ -62,7 +62,10 @@ func message(in reconcile.InstallationStatus, now time.Time) string {
 }
 
 func driftLine(d reconcile.DriftStatus) string {
-	what := driftChange(d)
+	what := strings.Join(d.Fields, ", ") + " changed"
+	if d.Deleted {
+		what = "deleted"
+	}
 	if len(d.Managers) > 0 {
 		what += " by " + strings.Join(d.Managers, ", ")
 	}
@@ -71,14 +74,6 @@ func driftLine(d reconcile.DriftStatus) string {
 		what += ": " + d.Message
 	}
 	return what
-}
-
-// driftChange says what differs: the fields, or that the object is gone.
-func driftChange(d reconcile.DriftStatus) string {
-	if d.Deleted {
-		return "deleted"
-	}
-	return strings.Join(d.Fields, ", ") + " changed"
 }
 
 // objectCount is how many objects the installation has in the cluster

@@ -166,6 +166,21 @@ func TestPagesAssetsAreEmbedded(t *testing.T) {
 	}
 }
 
+// TestPagesShowAFailingSource says since when the repository fails, and a
+// look at it under way.
+func TestPagesShowAFailingSource(t *testing.T) {
+	now := time.Now()
+	s := sampleStatus(now)
+	failing, polling := now.Add(-5*time.Minute), now.Add(-42*time.Second)
+	s.Source.LastError, s.Source.LastErrorTime, s.Source.ConsecutiveFailures = "poll: timed out after 1m0s", &polling, 3
+	s.Source.FailingSince, s.Source.PollingSince = &failing, &polling
+	_, _, fleet := get(t, serve(t, s).URL+"/")
+	mustContain(t, "fleet page", fleet,
+		`<strong>Failing since <time datetime="`+failing.UTC().Format(time.RFC3339)+`"`,
+		"3 polls in a row", "poll: timed out after 1m0s",
+		`under way, began <time datetime="`+polling.UTC().Format(time.RFC3339)+`"`)
+}
+
 // TestPagesLinkOnlyGitHubCommits shows a commit of a repository elsewhere
 // without a link.
 func TestPagesLinkOnlyGitHubCommits(t *testing.T) {

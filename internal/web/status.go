@@ -25,13 +25,18 @@ type SourceStatus struct {
 	LastError           string     `json:"lastError,omitempty"`
 	LastErrorTime       *time.Time `json:"lastErrorTime,omitempty"`
 	ConsecutiveFailures int        `json:"consecutiveFailures,omitempty"`
-	NextPoll            *time.Time `json:"nextPoll,omitempty"`
+	// FailingSince is when the first of the failed rounds began.
+	FailingSince *time.Time `json:"failingSince,omitempty"`
+	// PollingSince is when the look at the repository under way began.
+	PollingSince *time.Time `json:"pollingSince,omitempty"`
+	NextPoll     *time.Time `json:"nextPoll,omitempty"`
 }
 
 // NewSourceStatus reads a poller's status; zero times are left out.
 func NewSourceStatus(s source.Status) *SourceStatus {
 	out := &SourceStatus{URL: s.URL, Ref: s.Ref, Commit: s.Commit, ConsecutiveFailures: s.ConsecutiveFailures,
-		LastSuccess: timeOrNil(s.LastSuccess), NextPoll: timeOrNil(s.NextPoll)}
+		LastSuccess: timeOrNil(s.LastSuccess), FailingSince: timeOrNil(s.FailingSince),
+		PollingSince: timeOrNil(s.PollingSince), NextPoll: timeOrNil(s.NextPoll)}
 	if s.LastError != nil {
 		out.LastError = s.LastError.Error()
 		out.LastErrorTime = timeOrNil(s.LastErrorTime)

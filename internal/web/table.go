@@ -14,12 +14,8 @@ import (
 // the daemon's troubles, one row per installation, then what is not ready,
 // drifted or not watched.
 func (s *Status) WriteTable(out io.Writer, now time.Time) {
-	if src := s.Source; src != nil {
-		fmt.Fprintf(out, "repository %s @ %s: commit %s", src.URL, src.Ref, short(src.Commit))
-		if src.LastError != "" {
-			fmt.Fprintf(out, " (last poll failed %s ago: %s)", ago(src.LastErrorTime, now), src.LastError)
-		}
-		fmt.Fprintln(out)
+	if s.Source != nil {
+		fmt.Fprintln(out, sourceLine(s.Source, now))
 	}
 	if !s.Leading {
 		fmt.Fprintln(out, "standby: another replica holds the lease and applies")
@@ -51,6 +47,29 @@ func (s *Status) WriteTable(out io.Writer, now time.Time) {
 			fmt.Fprintf(out, "%s: drift not seen: %s\n", in.Name, oneLine(p, 120))
 		}
 	}
+}
+
+// sourceLine says which commit the daemon holds, and whether a look at the
+// repository is under way or failing, and since when.
+func sourceLine(src *SourceStatus, now time.Time) string {
+	line := fmt.Sprintf("repository %s @ %s: commit %s", src.URL, src.Ref, short(src.Commit))
+	if src.PollingSince != nil {
+		line += "; looking at the repository " + since(*src.PollingSince, now)
+	}
+	if src.LastError != "" {
+		start := src.LastErrorTime
+		if src.FailingSince != nil {
+			start = src.FailingSince
+		}
+		line += fmt.Sprintf("; failing %s, %d round(s): %s", since(*start, now), src.ConsecutiveFailures, src.LastError)
+	}
+	return line
+}
+
+// since reads "for 1m30s (since 2026-11-30T10:00:00Z)", as the cluster's
+// outage does.
+func since(t, now time.Time) string {
+	return fmt.Sprintf("for %s (since %s)", now.Sub(t).Round(time.Second), t.UTC().Format(time.RFC3339))
 }
 
 // message is an installation's message, with when a failure is retried.

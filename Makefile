@@ -19,7 +19,7 @@ KUSTOMIZE := $(CACHE_DIR)/bin/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 IMAGE ?= ghcr.io/gitopsd/gitopsd:$(VERSION)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: demo build image tools test cluster bench corpus
+.PHONY: demo build image tools chromium test screenshots cluster bench corpus
 
 ## demo: start a local cluster, run gitopsd against examples/repo, show the loop
 demo: tools build
@@ -37,11 +37,19 @@ image:
 tools:
 	@hack/tools/install.sh
 
+## chromium: install Debian's chromium for the status page's browser test, when missing
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
 ## test: vet and race-test every module against the real local control plane
-test: tools
+test: tools chromium
 	go vet ./...
 	go test -race -count=1 ./...
 	cd bench && go vet ./... && go test -race -count=1 ./...
+
+## screenshots: write the status page's screenshots in docs/ from its browser test
+screenshots: tools chromium
+	go test -count=1 -run TestStatusPageInBrowser ./internal/web -args -update
 
 ## cluster: run the full local control plane in the foreground until Ctrl-C
 cluster: tools

@@ -41,7 +41,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	f.kube.register(fs)
 	fs.StringVar(&f.targets, "target", "all", "comma-separated modules to run (see -list-targets)")
 	fs.BoolVar(&f.listTargets, "list-targets", false, "print the targets and their dependencies, and exit")
-	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "address of the HTTP server: /healthz, /readyz, /metrics, /api/v1/installations, POST /hooks/github")
+	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "address of the HTTP server: the status page (/), /healthz, /readyz, /metrics, /api/v1/installations, POST /hooks/github")
 	fs.DurationVar(&f.src.interval, "interval", time.Minute, "how often to poll the repository")
 	fs.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret; without it the webhook (POST /hooks/github) is off")
 	fs.BoolVar(&f.leaderElect, "leader-elect", inCluster(), "hold a Lease so that only one replica applies (default true in a cluster)")

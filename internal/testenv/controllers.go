@@ -2,8 +2,10 @@ package testenv
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -11,6 +13,22 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// testStagesYAML are kwok Stages that make pods unhealthy on demand (see
+// the labels in the file): an unready colour or a failing Job in a test is
+// real, not simulated.
+//
+//go:embed stages.yaml
+var testStagesYAML []byte
+
+// Labels of the test stages (see stages.yaml).
+const (
+	// LabelUnready set to "true" on a pod keeps it running and not ready;
+	// removing it makes the pod ready.
+	LabelUnready = "gitopsd.test/unready"
+	// LabelFail set to "true" on a pod of a Job makes it fail.
+	LabelFail = "gitopsd.test/fail"
 )
 
 // startControllers adds kube-controller-manager, kube-scheduler and kwok to a
@@ -29,12 +47,16 @@ func (e *Env) startControllers(ctx context.Context, binDir string, nodes int) er
 	if err != nil {
 		return err
 	}
+	testStages := filepath.Join(e.Dir, "kwok-test-stages.yaml")
+	if err := os.WriteFile(testStages, testStagesYAML, 0o644); err != nil {
+		return err
+	}
 	kwok, err := e.start("kwok", filepath.Join(binDir, "kwok"),
 		kubeconfig, "--manage-all-nodes=true",
 		// Without leases, the node lifecycle controller marks the nodes
 		// unknown after a minute and their pods not ready.
 		"--node-lease-duration-seconds=40",
-		"--config="+filepath.Join(binDir, kwokStages))
+		"--config="+filepath.Join(binDir, kwokStages), "--config="+testStages)
 	if err != nil {
 		return err
 	}

@@ -168,3 +168,8 @@ type Result struct {
 	// Status is the installation's blue/green state after the reconcile.
 	Status *Status
 }
+
+// Forget deletes the state of an installation removed from gitopsd.yaml.
+func (c *Cutover) Forget(ctx context.Context, installation string) error {
+	return c.store.Delete(ctx, installation)
+}

@@ -74,6 +74,9 @@ type Deps struct {
 	Log     *slog.Logger
 	// Reachability, when set, puts API server outages in the status.
 	Reachability *Reachability
+	// Cutovers, when set, drives blue/green installations; without it,
+	// an installation with a blueGreen block fails.
+	Cutovers Cutovers
 }
 
 // Reconciler keeps the cluster in step with the repository.
@@ -87,6 +90,7 @@ type Reconciler struct {
 	metrics     *Metrics
 	log         *slog.Logger
 	reach       *Reachability
+	cutovers    Cutovers // nil: no blue/green installations
 	opts        Options
 
 	mu             sync.Mutex
@@ -119,7 +123,7 @@ func New(deps Deps, opts Options) (*Reconciler, error) {
 	}
 	return &Reconciler{
 		snapshots: deps.Snapshots, renderer: deps.Renderer, applier: deps.Applier, inventories: deps.Inventories,
-		drift: deps.Drift, events: deps.Events, metrics: deps.Metrics, log: deps.Log, reach: deps.Reachability, opts: opts,
+		drift: deps.Drift, events: deps.Events, metrics: deps.Metrics, log: deps.Log, reach: deps.Reachability, cutovers: deps.Cutovers, opts: opts,
 		workers: map[string]*worker{},
 		applied: make(chan struct{}, 1),
 	}, nil

@@ -141,6 +141,12 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 	} else {
 		r.log.Info("forgot removed installation; prune was off, so its objects stay", keyInstallation, name, "objects", len(inv.Entries))
 	}
+	if r.cutovers != nil {
+		if err := r.cutovers.Forget(ctx, name); err != nil {
+			r.log.Error("cannot delete the cutover state of a removed installation", keyInstallation, name, keyError, err)
+			return err
+		}
+	}
 	if err := r.inventories.Delete(ctx, name); err != nil {
 		r.log.Error("cannot delete the inventory of a removed installation", keyInstallation, name, keyError, err)
 		return err

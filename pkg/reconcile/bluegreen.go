@@ -120,6 +120,7 @@ func (w *worker) reconcileBlueGreen(ctx, waitCtx context.Context, inst config.In
 		return w.failed(inst, nil, err, 0, poked)
 	}
 	start := time.Now()
+	w.setPhase(Progressing, "reconciling commit "+short(snap.Commit))
 	set, err := w.r.renderer.Render(ctx, snap.Files, snap.Commit, inst.Path)
 	if err != nil {
 		cmd.answer("", err)

@@ -50,6 +50,7 @@ type app struct {
 	Timeout  string // the installation's timeout; default 30s
 	Extra    string // more of the blueGreen block, e.g. "autoPromote: false"
 	Windows  string // the installation's windows block
+	Plain    bool   // no blueGreen block: a plain Deployment
 }
 
 // files renders the installation in namespace ns.
@@ -88,17 +89,11 @@ spec:
   metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}}]
 `
 	}
-	files["gitopsd.yaml"] = fmt.Sprintf(`installations:
-  - name: web
-    path: app
-    namespace: %s
-    timeout: %s
-%s    blueGreen:
-      deployment: web
-      services: [web]
-      previewService: web-preview
-      preCutover: web-migrate
-%s`, ns, a.Timeout, a.Windows, extra)
+	block := "    blueGreen:\n      deployment: web\n      services: [web]\n      previewService: web-preview\n      preCutover: web-migrate\n" + extra
+	if a.Plain {
+		block = ""
+	}
+	files["gitopsd.yaml"] = fmt.Sprintf("installations:\n  - name: web\n    path: app\n    namespace: %s\n    timeout: %s\n%s%s", ns, a.Timeout, a.Windows, block)
 	files["app/kustomization.yaml"] = fmt.Sprintf(`resources: [%s]
 configMapGenerator:
   - name: web-settings

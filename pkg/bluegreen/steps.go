@@ -32,7 +32,12 @@ func (x *run) gate(ctx context.Context) *Result {
 					return ptr(x.failed(err))
 				}
 			}
-			return ptr(x.held(ctx, reason, time.Time{}))
+			res := x.held(ctx, reason, time.Time{})
+			// GitHub may learn of the merge late: ask again soon.
+			if recheck := x.now.Add(gateRecheck); res.Next.IsZero() || recheck.Before(res.Next) {
+				res.Next = recheck
+			}
+			return &res
 		}
 		a.PullRequest = pr
 		passed = fmt.Sprintf("merged by pull request #%d", pr.Number)
@@ -47,6 +52,9 @@ func (x *run) gate(ctx context.Context) *Result {
 	}
 	return nil
 }
+
+// gateRecheck is how soon a commit the gate held is looked at again.
+const gateRecheck = time.Minute
 
 // mergedPullRequest asks the gate; reason says why the commit does not
 // pass when pr is nil.

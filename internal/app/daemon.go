@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 
 	"github.com/gitopsd/gitopsd/internal/leader"
 	"github.com/gitopsd/gitopsd/internal/modules"
 	"github.com/gitopsd/gitopsd/internal/web"
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/github"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
@@ -174,13 +176,18 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		stopEvents()
 		return nil, err
 	}
+	cutovers, token, err := d.cutovers(client)
+	if err != nil {
+		stopEvents()
+		return nil, err
+	}
 	opts := reconcile.DefaultOptions()
 	opts.Source, opts.Name = d.poller.Identity(), d.flags.src.name()
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
 	d.reconciler, err = reconcile.New(reconcile.Deps{
 		Snapshots: d.poller, Renderer: render.NewRenderer(d.flags.src.render, d.log), Applier: manager, Inventories: inventories,
-		Drift: detector, Events: events, Metrics: metrics, Log: d.log, Reachability: reach,
+		Drift: detector, Events: events, Metrics: metrics, Log: d.log, Reachability: reach, Cutovers: cutovers,
 	}, opts)
 	if err != nil {
 		stopEvents()
@@ -189,10 +196,27 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	if err := web.Register(d.mux, d.status, web.DefaultOptions()); err != nil {
 		return nil, err
 	}
+	registerCommands(d.mux, d.reconciler, token, d.leading)
 	return modules.ServiceFunc(func(ctx context.Context) error {
 		defer stopEvents()
 		return d.reconcile(ctx)
 	}), nil
+}
+
+// cutovers builds what drives blue/green installations, and reads the API
+// token that promote and rollback require.
+func (d *daemon) cutovers(client kubernetes.Interface) (*bluegreen.Cutover, string, error) {
+	token := ""
+	if d.flags.apiTokenFile != "" {
+		var err error
+		if token, err = readToken(d.flags.apiTokenFile); err != nil {
+			return nil, "", err
+		}
+	}
+	opts := bluegreen.DefaultOptions()
+	opts.Branch = strings.TrimPrefix(d.flags.src.ref, "refs/heads/")
+	c, err := bluegreen.New(bluegreen.Deps{Client: client, Store: bluegreen.NewStore(client, inventory.DefaultNamespace), Log: d.log}, opts)
+	return c, token, err
 }
 
 // reconcile runs the reconciler once this replica leads. The leader module

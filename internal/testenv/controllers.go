@@ -38,7 +38,9 @@ func (e *Env) startControllers(ctx context.Context, binDir string, nodes int) er
 	kcm, err := e.start("kube-controller-manager", filepath.Join(binDir, "kube-controller-manager"),
 		kubeconfig, "--leader-elect=false", "--secure-port=0",
 		// No token controller: pods on fake nodes mount nothing.
-		"--controllers=*,-serviceaccount-token")
+		"--controllers=*,-serviceaccount-token",
+		// Autoscalers act within a second, not fifteen.
+		"--horizontal-pod-autoscaler-sync-period=1s")
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,9 @@ func (x *run) reconcile(ctx context.Context) Result {
 			return res
 		}
 	}
+	if res, done := x.switchBack(ctx); done {
+		return res
+	}
 	if res, done := x.choose(ctx); done {
 		return res
 	}

@@ -19,6 +19,9 @@ import (
 type Cutovers interface {
 	Reconcile(ctx context.Context, in bluegreen.Input) bluegreen.Result
 	Forget(ctx context.Context, installation string) error
+	// Watch calls trigger with an installation whose colour lost its
+	// availability, until ctx ends.
+	Watch(ctx context.Context, trigger func(installation string)) error
 }
 
 var _ Cutovers = (*bluegreen.Cutover)(nil)

@@ -203,6 +203,13 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	if r.drift != nil {
 		wg.Go(func() { r.runDrift(ctx) })
 	}
+	if r.cutovers != nil {
+		wg.Go(func() {
+			if err := r.cutovers.Watch(ctx, r.Trigger); err != nil {
+				r.log.Error("watch of coloured Deployments stopped; a failing colour is switched back at the next reconcile", keyError, err)
+			}
+		})
+	}
 	var retry <-chan time.Time // set while a removal waits to be tried again
 	for {
 		if snap, ok := r.snapshots.Latest(); ok {

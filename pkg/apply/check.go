@@ -101,9 +101,19 @@ func (m *Manager) checkItem(ctx context.Context, it *item, installation string) 
 	if err != nil {
 		return nil, fmt.Errorf("dry-run %s: %w", it.key, err)
 	}
+	// Ignored fields are left as they are, whatever the dry run did to
+	// them: the apply lets go of those gitopsd owns before it applies.
+	ignored := it.ignored()
+	ignored.keepLive(after.Object, live.Object)
 	fields := differences("", comparable(live), comparable(after))
-	extra, extraManagers := fieldsToTakeOver(live)
-	fields = append(fields, extra...)
+	// A field kubectl took from gitopsd is also one the dry run changes
+	// back: name it once.
+	extra, extraManagers := fieldsToTakeOver(live, live.Object, ignored)
+	for _, f := range extra {
+		if !slices.Contains(fields, f) {
+			fields = append(fields, f)
+		}
+	}
 	if len(fields) == 0 {
 		return nil, nil
 	}

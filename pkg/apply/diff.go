@@ -135,9 +135,13 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 	if current == nil {
 		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, after, it.key), SecretKeys: secretKeys(it.key, nil, after)}, nil
 	}
+	// Apply leaves ignored fields as they are (see takeOverPatch), whatever
+	// the dry run did to them.
+	ignored := it.ignored()
+	ignored.keepLive(after.Object, current.Object)
 	d := unified(current, after, it.key)
 	// The dry run cannot show the take-over of kubectl's fields; say it.
-	if fields, managers := fieldsToTakeOver(current); len(fields) > 0 {
+	if fields, managers := fieldsToTakeOver(current, current.Object, ignored); len(fields) > 0 {
 		d = fmt.Sprintf("# set by %s and not in Git, so removed: %s\n", strings.Join(managers, ", "), strings.Join(fields, ", ")) + d
 	}
 	if d == "" {

@@ -20,13 +20,13 @@ func TestPlanKeepsANamespaceHoldingOthers(t *testing.T) {
 	fleet := "- {name: a, path: a}\n- {name: b, path: b}\n"
 	theirs := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: theirs, namespace: NS-team}\ndata: {k: v}\n"
 	f.apply(f.snapshot("c1", map[string]string{
-		fleetFile:       fleet,
+		fleetFile:        fleet,
 		"a/objects.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: NS-team}\n" + configMap("settings", "k: v"),
 		"b/objects.yaml": theirs,
 	}))
 
 	p := f.plan(Request{Installation: "a", Head: f.snapshot("c2", map[string]string{
-		fleetFile:       fleet,
+		fleetFile:        fleet,
 		"a/objects.yaml": configMap("settings", "k: v"),
 		"b/objects.yaml": theirs,
 	})})

@@ -30,19 +30,16 @@ type daemon struct {
 }
 
 // startDaemon starts bin with args, which make it serve HTTP at addr, its
-// output to logPath. The process is configured by its flags only:
-// GITOPSD_* variables are not passed on.
+// output to logPath. The process is configured by its flags only, and its
+// memory by its own defaults: GITOPSD_*, GOGC and GOMEMLIMIT are not
+// passed on.
 func startDaemon(bin, addr, logPath string, args ...string) (*daemon, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GITOPSD_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = daemonEnv(os.Environ())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	d := &daemon{cmd: cmd, base: "http://" + addr, log: logPath, done: make(chan struct{})}
@@ -57,6 +54,20 @@ func startDaemon(bin, addr, logPath string, args ...string) (*daemon, error) {
 		close(d.done)
 	}()
 	return d, nil
+}
+
+func (d *daemon) pid() int { return d.cmd.Process.Pid }
+
+// daemonEnv is environ without what would configure the daemon.
+func daemonEnv(environ []string) []string {
+	var env []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "GITOPSD_") && name != "GOGC" && name != "GOMEMLIMIT" {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // stop ends the daemon with SIGTERM, and SIGKILL if it lingers.

@@ -8,55 +8,97 @@ import (
 	"k8s.io/client-go/rest"
 )
 
+// The verbs requests are counted by, the columns of the report. The API
+// server names its verbs after the HTTP method (POST, PUT) or LIST, WATCH,
+// APPLY; here create is POST, update is PUT, patch includes server-side
+// apply (APPLY), delete includes DELETECOLLECTION and watch WATCHLIST. A
+// request with dryRun set is a dry run only, whatever its verb; discovery
+// is GETs of non-resource paths such as /api and /apis.
+const (
+	Get       = "get"
+	List      = "list"
+	Watch     = "watch"
+	Create    = "create"
+	Update    = "update"
+	Patch     = "patch"
+	Delete    = "delete"
+	DryRun    = "dry run"
+	Discovery = "discovery"
+	Other     = "other"
+)
+
+// Verbs lists the verbs in the report's order.
+var Verbs = []string{Get, List, Watch, Create, Update, Patch, Delete, DryRun, Discovery, Other}
+
+// Key is a class of request: its verb and its resource (group-qualified,
+// such as deployments.apps), or for discovery its path.
+type Key struct {
+	Verb, Resource string
+}
+
 // Counts are requests the API server served, from its own
-// apiserver_request_total, by verb. The API server names verbs after the
-// HTTP method (POST, PUT), or LIST, WATCH, APPLY; here Create is POST,
-// Update is PUT, Patch includes server-side apply (APPLY), Delete
-// includes DELETECOLLECTION and Watch WATCHLIST. A request with dryRun set counts as a DryRun only,
-// whatever its verb. Discovery is GETs of non-resource paths such as
-// /api and /apis.
-type Counts struct {
-	Get, List, Watch              int
-	Create, Update, Patch, Delete int
-	DryRun, Discovery, Other      int
+// apiserver_request_total, by Key.
+type Counts map[Key]int
+
+// Verb sums the requests of verb.
+func (c Counts) Verb(verb string) int {
+	n := 0
+	for k, v := range c {
+		if k.Verb == verb {
+			n += v
+		}
+	}
+	return n
 }
 
 // Writes are the requests that change stored objects.
-func (c Counts) Writes() int { return c.Create + c.Update + c.Patch + c.Delete }
+func (c Counts) Writes() int { return c.Verb(Create) + c.Verb(Update) + c.Verb(Patch) + c.Verb(Delete) }
 
 // Reads are GETs and LISTs of objects.
-func (c Counts) Reads() int { return c.Get + c.List }
+func (c Counts) Reads() int { return c.Verb(Get) + c.Verb(List) }
 
 // Total is every request counted.
 func (c Counts) Total() int {
-	return c.Reads() + c.Watch + c.Writes() + c.DryRun + c.Discovery + c.Other
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
 }
 
-// Sub is c minus before, verb by verb.
+// Sub is c minus before, key by key; keys that come to zero are left out.
 func (c Counts) Sub(before Counts) Counts {
-	return Counts{
-		Get: c.Get - before.Get, List: c.List - before.List, Watch: c.Watch - before.Watch,
-		Create: c.Create - before.Create, Update: c.Update - before.Update, Patch: c.Patch - before.Patch, Delete: c.Delete - before.Delete,
-		DryRun: c.DryRun - before.DryRun, Discovery: c.Discovery - before.Discovery, Other: c.Other - before.Other,
+	d := Counts{}
+	for k, v := range c {
+		d[k] += v
 	}
+	for k, v := range before {
+		d[k] -= v
+	}
+	for k, v := range d {
+		if v == 0 {
+			delete(d, k)
+		}
+	}
+	return d
 }
 
 // serverRequests reads the API server's request counters.
 func serverRequests(ctx context.Context, client rest.Interface) (Counts, error) {
 	body, err := client.Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
-		return Counts{}, err
+		return nil, err
 	}
 	return parseServerRequests(string(body)), nil
 }
 
-// parseServerRequests sums apiserver_request_total by verb. Left out: the
+// parseServerRequests sums apiserver_request_total by Key. Left out: the
 // benchmark's own reads of /metrics and health checks, writes of
 // Deployment statuses (those of Rollouts, which stands in for the
 // Deployment controller), and Leases: the API server renews its own every
 // 10s, and the daemon runs without leader election.
 func parseServerRequests(exposition string) Counts {
-	var c Counts
+	c := Counts{}
 	for line := range strings.Lines(exposition) {
 		rest, ok := strings.CutPrefix(line, "apiserver_request_total{")
 		if !ok {
@@ -70,46 +112,55 @@ func parseServerRequests(exposition string) Counts {
 		if err != nil {
 			continue
 		}
-		if field := c.field(parseLabels(labelText)); field != nil {
-			*field += int(value)
+		if k, ok := keyOf(parseLabels(labelText)); ok && value > 0 {
+			c[k] += int(value)
 		}
 	}
 	return c
 }
 
-// field is the count a series adds to, or nil for one left out.
-func (c *Counts) field(labels map[string]string) *int {
-	resource, verb := labels["resource"], labels["verb"]
-	switch {
-	case resource == "" && ownPath(labels["subresource"]):
-		return nil
-	case resource == "" && verb == "GET":
-		return &c.Discovery
-	case resource == "":
-		return &c.Other
-	case resource == "deployments" && labels["subresource"] == "status":
-		return nil
-	case resource == "leases":
-		return nil
-	case labels["dry_run"] != "":
-		return &c.DryRun
-	}
-	byVerb := map[string]*int{
-		"GET": &c.Get, "LIST": &c.List, "WATCH": &c.Watch, "WATCHLIST": &c.Watch,
-		"POST": &c.Create, "CREATE": &c.Create, "PUT": &c.Update, "UPDATE": &c.Update,
-		"PATCH": &c.Patch, "APPLY": &c.Patch, "DELETE": &c.Delete, "DELETECOLLECTION": &c.Delete,
-	}
-	if f, ok := byVerb[verb]; ok {
-		return f
-	}
-	return &c.Other // such as CONNECT
+// verbs maps the API server's verbs to the report's.
+var verbs = map[string]string{
+	"GET": Get, "LIST": List, "WATCH": Watch, "WATCHLIST": Watch,
+	"POST": Create, "CREATE": Create, "PUT": Update, "UPDATE": Update,
+	"PATCH": Patch, "APPLY": Patch, "DELETE": Delete, "DELETECOLLECTION": Delete,
 }
 
-// ownPath reports whether a non-resource path (the API server reports it
-// with or without its leading slash) is one the benchmark itself reads:
-// the metrics and the health checks.
+// keyOf classifies a series of apiserver_request_total; false for one
+// left out.
+func keyOf(labels map[string]string) (Key, bool) {
+	resource, verb, sub := labels["resource"], labels["verb"], labels["subresource"]
+	if resource == "" {
+		path := "/" + strings.TrimPrefix(sub, "/") // reported with or without its slash
+		switch {
+		case ownPath(path):
+			return Key{}, false
+		case verb == "GET":
+			return Key{Discovery, path}, true
+		}
+		return Key{Other, path}, true
+	}
+	if resource == "leases" || resource == "deployments" && sub == "status" {
+		return Key{}, false
+	}
+	if g := labels["group"]; g != "" {
+		resource += "." + g
+	}
+	if sub != "" {
+		resource += "/" + sub
+	}
+	if labels["dry_run"] != "" {
+		return Key{DryRun, resource}, true
+	}
+	if v, ok := verbs[verb]; ok {
+		return Key{v, resource}, true
+	}
+	return Key{Other, resource}, true // such as CONNECT
+}
+
+// ownPath reports whether a non-resource path is one the benchmark itself
+// reads: the metrics and the health checks.
 func ownPath(path string) bool {
-	path = "/" + strings.TrimPrefix(path, "/")
 	for _, p := range []string{"/metrics", "/healthz", "/readyz", "/livez"} {
 		if path == p || strings.HasPrefix(path, p+"/") {
 			return true

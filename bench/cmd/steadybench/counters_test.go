@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"maps"
+	"testing"
+)
 
 // A scrape as kube-apiserver v1.37 writes it: verbs after the HTTP method
 // (POST, PUT) or LIST, WATCH, APPLY; non-resource paths in subresource.
@@ -9,6 +12,8 @@ const scrape = `# HELP apiserver_request_total [STABLE] Counter of apiserver req
 apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="GET",version="v1"} 7
 apiserver_request_total{code="404",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="GET",version="v1"} 1
 apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="configmaps",scope="cluster",subresource="",verb="LIST",version="v1"} 2
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps",resource="deployments",scope="cluster",subresource="",verb="LIST",version="v1"} 4
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps",resource="deployments",scope="cluster",subresource="",verb="WATCH",version="v1"} 0
 apiserver_request_total{code="200",component="apiserver",dry_run="All",group="",resource="configmaps",scope="resource",subresource="",verb="APPLY",version="v1"} 5
 apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="APPLY",version="v1"} 11
 apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="PATCH",version="v1"} 1
@@ -28,14 +33,24 @@ apiserver_request_total{code="200",component="",dry_run="",group="",resource="",
 
 func TestParseServerRequests(t *testing.T) {
 	c := parseServerRequests(scrape)
-	want := Counts{Get: 8, List: 2, Watch: 3, Create: 3, Update: 1, Patch: 12, Delete: 3, DryRun: 5, Discovery: 7, Other: 1}
-	if c != want {
-		t.Errorf("parseServerRequests =\n%+v, want\n%+v", c, want)
+	want := Counts{
+		{Get, "configmaps"}: 8, {List, "configmaps"}: 2, {Watch, "configmaps"}: 3,
+		{Create, "events"}: 3, {Update, "configmaps"}: 1,
+		{Patch, "configmaps"}: 12, {Delete, "configmaps"}: 2, {Delete, "pods"}: 1,
+		{DryRun, "configmaps"}: 5, {Discovery, "/openapi/v3"}: 6, {Discovery, "/apis"}: 1,
+		{Other, "pods/exec"}: 1, {List, "deployments.apps"}: 4,
 	}
-	if c.Writes() != 19 || c.Reads() != 10 || c.Total() != 45 {
-		t.Errorf("writes %d, reads %d, total %d; want 19, 10, 45", c.Writes(), c.Reads(), c.Total())
+	if !maps.Equal(c, want) {
+		t.Errorf("parseServerRequests =\n%v, want\n%v", c, want)
 	}
-	if d := c.Sub(Counts{Get: 8, Patch: 2, DryRun: 5}); d != (Counts{List: 2, Watch: 3, Create: 3, Update: 1, Patch: 10, Delete: 3, Discovery: 7, Other: 1}) {
-		t.Errorf("Sub = %+v", d)
+	if c.Verb(Delete) != 3 || c.Writes() != 19 || c.Reads() != 14 || c.Total() != 49 {
+		t.Errorf("delete %d, writes %d, reads %d, total %d; want 3, 19, 14, 49", c.Verb(Delete), c.Writes(), c.Reads(), c.Total())
+	}
+	d := c.Sub(Counts{{Get, "configmaps"}: 8, {Patch, "configmaps"}: 2, {DryRun, "configmaps"}: 6})
+	if d.Verb(Get) != 0 || d.Verb(Patch) != 10 || d.Verb(DryRun) != -1 || d.Total() != 33 {
+		t.Errorf("Sub = %v", d)
+	}
+	if _, ok := d[Key{Get, "configmaps"}]; ok {
+		t.Error("Sub kept a key that came to zero")
 	}
 }

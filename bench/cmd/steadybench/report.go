@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -32,50 +33,25 @@ type Report struct {
 
 func verdict(met bool) *bool { return &met }
 
-// verbs are the columns of the request tables, in order.
-var verbs = []struct {
-	name  string
-	count func(Counts) int
-}{
-	{"get", func(c Counts) int { return c.Get }},
-	{"list", func(c Counts) int { return c.List }},
-	{"watch", func(c Counts) int { return c.Watch }},
-	{"create", func(c Counts) int { return c.Create }},
-	{"update", func(c Counts) int { return c.Update }},
-	{"patch", func(c Counts) int { return c.Patch }},
-	{"delete", func(c Counts) int { return c.Delete }},
-	{"dry run", func(c Counts) int { return c.DryRun }},
-	{"discovery", func(c Counts) int { return c.Discovery }},
-	{"other", func(c Counts) int { return c.Other }},
-	{"all", Counts.Total},
-}
-
 // verbTable is a table with the given leading columns, then one column per
-// verb; each row's figures come from cells.
+// verb and one for all.
 func verbTable(lead []string, rows [][]string) string {
+	head := append(append(append([]string(nil), lead...), Verbs...), "all")
 	var b strings.Builder
-	head, align := append([]string(nil), lead...), make([]string, 0, len(lead)+len(verbs))
-	for range lead {
-		align = append(align, "---:")
-	}
-	for _, v := range verbs {
-		head = append(head, v.name)
-		align = append(align, "---:")
-	}
-	b.WriteString("| " + strings.Join(head, " | ") + " |\n|" + strings.Join(align, "|") + "|\n")
+	b.WriteString("| " + strings.Join(head, " | ") + " |\n|" + strings.Repeat("---:|", len(head)) + "\n")
 	for _, r := range rows {
 		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
 	}
 	return b.String()
 }
 
-// verbCells formats each verb's count of c with format.
+// verbCells formats each verb's count of c, and their total, with format.
 func verbCells(c Counts, format func(int) string) []string {
 	var cells []string
-	for _, v := range verbs {
-		cells = append(cells, format(v.count(c)))
+	for _, v := range Verbs {
+		cells = append(cells, format(c.Verb(v)))
 	}
-	return cells
+	return append(cells, format(c.Total()))
 }
 
 // PerReconcileTable has a row per size: the daemon's requests in the
@@ -105,6 +81,34 @@ func (r *Report) WindowTable() string {
 	return verbTable([]string{"objects", "requests of", "window"}, rows)
 }
 
+// ResourceTable lists, per size, the daemon's requests in the window by
+// verb and resource, the most first.
+func (r *Report) ResourceTable() string {
+	var b strings.Builder
+	b.WriteString("| objects | verb | resource | in the window | per periodic reconcile |\n|---:|---|---|---:|---:|\n")
+	for _, res := range r.Results {
+		keys := slices.SortedFunc(maps.Keys(res.Requests), func(a, b Key) int {
+			if d := res.Requests[b] - res.Requests[a]; d != 0 {
+				return d
+			}
+			return strings.Compare(a.Verb+" "+a.Resource, b.Verb+" "+b.Resource)
+		})
+		for _, k := range keys {
+			n := res.Requests[k]
+			fmt.Fprintf(&b, "| %d | %s | %s | %d | %.1f |\n", res.N, k.Verb, k.Resource, n, res.PerReconcile(n))
+		}
+	}
+	return b.String()
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
 // FluxTable has, per size, what one interval costs gitopsd (all its
 // installations) beside what it costs Flux.
 func (r *Report) FluxTable() string {
@@ -115,8 +119,8 @@ func (r *Report) FluxTable() string {
 		scale := func(n int) float64 { return float64(n) * res.Interval.Seconds() / res.Window.Seconds() }
 		c := res.Requests
 		g := scale(c.Total())
-		fmt.Fprintf(&b, "| %d | gitopsd (%d installations) | %s | %.0f | %.3f | %.0f | %.0f | %.0f | — |\n", res.N, res.Installations, res.Interval,
-			g, g/float64(res.N), scale(c.Reads()), scale(c.Writes()), scale(c.DryRun))
+		fmt.Fprintf(&b, "| %d | gitopsd (%s) | %s | %.0f | %.3f | %.0f | %.0f | %.0f | — |\n", res.N, plural(res.Installations, "installation"), res.Interval,
+			g, g/float64(res.N), scale(c.Reads()), scale(c.Writes()), scale(c.Verb(DryRun)))
 		i := slices.IndexFunc(r.Flux, func(f FluxInterval) bool { return f.N == res.N })
 		if i < 0 {
 			fmt.Fprintf(&b, "| %d | Flux | any | not measured | — | — | — | — | — |\n", res.N)
@@ -141,7 +145,7 @@ func (r *Report) SyncTable() string {
 		}
 		fmt.Fprintf(&b, "| %d | %d | %s | %s | %d | %d | %d | %s |\n", res.N, res.Installations,
 			results.FormatDuration(res.InitialSync), results.FormatDuration(res.SlowestApply),
-			res.Sync.Reads(), res.Sync.Writes(), res.Sync.DryRun, settled)
+			res.Sync.Reads(), res.Sync.Writes(), res.Sync.Verb(DryRun), settled)
 	}
 	return b.String()
 }
@@ -172,8 +176,8 @@ func (r *Report) Targets() []results.Target {
 				Measured: fmt.Sprintf("%.1f (%d in %d reconciles)", per, res.Requests.Total(), res.Reconciles),
 				Met:      verdict(per <= float64(limit))},
 			results.Target{N: res.N, Goal: "no writes and no dry runs at rest",
-				Measured: fmt.Sprintf("%d writes, %d dry runs in %s", res.Requests.Writes(), res.Requests.DryRun, res.Window),
-				Met:      verdict(res.Requests.Writes() <= 0 && res.Requests.DryRun <= 0)})
+				Measured: fmt.Sprintf("%d writes, %d dry runs in %s", res.Requests.Writes(), res.Requests.Verb(DryRun), res.Window),
+				Met:      verdict(res.Requests.Writes() <= 0 && res.Requests.Verb(DryRun) <= 0)})
 	}
 	t := results.Target{N: peakTargetN, Goal: "VmHWM < 150 MiB, periodic reconciles included"}
 	if i := slices.IndexFunc(r.Results, func(res Result) bool { return res.N == peakTargetN }); i >= 0 {
@@ -193,6 +197,7 @@ func (r *Report) Markdown() string {
 	b.WriteString(r.method())
 	b.WriteString("\n## Requests per periodic reconcile, by verb\n\n" + r.PerReconcileTable())
 	b.WriteString("\n## Requests in the window, by verb\n\n" + r.WindowTable())
+	b.WriteString("\n## The daemon's requests in the window, by resource\n\n" + r.ResourceTable())
 	b.WriteString("\n## One interval, beside Flux\n\n" + r.FluxTable())
 	b.WriteString("\n## Initial sync\n\n" + r.SyncTable())
 	b.WriteString("\n## Memory\n\n" + r.MemoryTable())

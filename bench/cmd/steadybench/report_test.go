@@ -13,17 +13,17 @@ func sampleReport() *Report {
 		Results: []Result{
 			{
 				N: 5000, Installations: 5, Kinds: 8, Interval: 30 * time.Second, Window: 3 * time.Minute,
-				InitialSync: 9 * time.Second, SlowestApply: 4 * time.Second, Sync: Counts{Get: 100, List: 18, Patch: 5017}, Settled: 2 * time.Second,
+				InitialSync: 9 * time.Second, SlowestApply: 4 * time.Second, Sync: Counts{{Get, "configmaps"}: 100, {List, "configmaps"}: 18, {Patch, "configmaps"}: 5017}, Settled: 2 * time.Second,
 				Reconciles: 30,
-				Requests:   Counts{Get: 30, List: 258, Watch: 2},
-				Plane:      Counts{Update: 18, Discovery: 36},
+				Requests:   Counts{{Get, "configmaps"}: 30, {List, "configmaps"}: 18, {List, "secrets"}: 240, {Watch, "secrets"}: 2},
+				Plane:      Counts{{Update, "endpoints"}: 18, {Discovery, "/openapi/v3"}: 36},
 				Ready:      Memory{HWM: 120 << 20}, End: Memory{RSS: 100 << 20, HWM: 110 << 20, Anon: 40 << 20, File: 60 << 20},
 				HeapInUse: 30 << 20, Goroutines: 95,
 			},
 			{
 				N: 10000, Installations: 10, Kinds: 8, Interval: 30 * time.Second, Window: 3 * time.Minute,
 				Settled: settleTimeout, Reconciles: 60,
-				Requests: Counts{List: 900, Patch: 1, DryRun: 3},
+				Requests: Counts{{List, "secrets"}: 900, {Patch, "configmaps"}: 1, {DryRun, "configmaps"}: 3},
 				Ready:    Memory{HWM: 140 << 20}, End: Memory{RSS: 130 << 20, HWM: 160 << 20},
 			},
 		},
@@ -79,6 +79,7 @@ func TestMarkdown(t *testing.T) {
 		"| 5000 | idle plane (taken off) | 3m0s | 0 | 0 | 0 | 0 | 18 | 0 | 0 | 0 | 36 | 0 | 54 |",
 		// 290 requests in 3m is 48 per 30s interval
 		"| 5000 | gitopsd (5 installations) | 30s | 48 | 0.010 | 48 | 0 | 0 | — |",
+		"| 5000 | list | secrets | 240 | 8.0 |\n| 5000 | get | configmaps | 30 | 1.0 |\n| 5000 | list | configmaps | 18 | 0.6 |\n| 5000 | watch | secrets | 2 | 0.1 |\n| 10000 | list | secrets | 900 | 15.0 |",
 		"| 5000 | Flux (one Kustomization) | any | 10002 | 2.000 | 5002 | 0 | 5000 | 0.0048× (1/207) |",
 		"| 10000 | Flux | any | not measured |",
 		"| 5000 | 5 | 9.00 s | 4.00 s | 118 | 5017 | 0 | 2.00 s |",

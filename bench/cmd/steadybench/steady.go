@@ -162,7 +162,7 @@ func (d *daemon) sync(ctx context.Context, api rest.Interface, before Counts, fl
 	}
 	_, res.Settled, err = still.Wait(ctx, settleEvery, settleQuiet, settleTimeout, func() (int, error) {
 		c, err := serverRequests(ctx, api)
-		return c.Total() - c.Discovery, err // the API server fetches OpenAPI itself every few seconds
+		return c.Total() - c.Verb(Discovery), err // the API server fetches OpenAPI itself every few seconds
 	})
 	return err
 }

@@ -220,20 +220,26 @@ Deployment rolled out (one status write each, left out of the counts) and
 health waits end as on a cluster whose pods start.
 
 Requests are the API servers' own counters (`+"`apiserver_request_total`"+`) by
-verb: patch includes server-side apply (the API server's APPLY), a request
-with `+"`dryRun`"+` counts as a dry run only, discovery is GETs of /api, /apis
-and the like; the benchmark's own reads of /metrics are left out. Once the
-status API says every installation is Ready at HEAD, and the requests have
-stopped for %s (at most %s), the window starts: the daemon's requests
-are the counts of its plane over the window less those of the idle plane
-over the same window (the API server's own loops, such as its lease).
-Periodic reconciles are those the daemon's
-`+"`gitopsd_reconcile_duration_seconds_count`"+` counts as ending in the
-window; a reconcile under way at either end adds its requests to one side
-only. One interval, beside Flux, scales the daemon's requests in the
-window to one interval of the whole fleet; Flux's figures are its no-op
-re-apply in the apply benchmark above, which is what kustomize-controller
-does every interval (a read and a dry-run apply per object).
+verb and resource: patch includes server-side apply (the API server's
+APPLY), a request with `+"`dryRun`"+` counts as a dry run only, discovery is GETs
+of /api, /apis, /openapi and the like. Left out: the benchmark's own reads
+of /metrics, and Leases, which the API server renews for itself every 10s
+(the daemon runs without leader election). Once the status API says every
+installation is Ready at HEAD, and the requests have stopped for %s (at
+most %s), the window starts. The daemon's requests are the counts of its
+plane over the window less those of the idle plane over the same window
+(the API server's own loops, such as its OpenAPI fetches and a list of
+Services every 3 minutes; one such request more or less on either side
+is noise). Periodic reconciles are those the daemon's
+`+"`gitopsd_reconcile_duration_seconds_count`"+` counts as ending in the window;
+requests per periodic reconcile are all the daemon's requests in the
+window, whatever prompted them (a timer, a watch), divided by those
+reconciles, and a reconcile under way at either end of the window adds
+its requests to one side only. One interval, beside Flux, scales the
+daemon's requests in the window to one interval of the whole fleet;
+Flux's figures are its no-op re-apply in the apply benchmark above, which
+is what kustomize-controller does every interval (a read and a dry-run
+apply per object), whatever the interval.
 
 Memory is read from `+"`/proc/<pid>/status`"+`: the peak resident set
 (VmHWM) at Ready, then the peak is reset (`+"`/proc/<pid>/clear_refs`"+`) and

@@ -48,6 +48,15 @@ func TestReportRatiosAndTargets(t *testing.T) {
 		{N: 5000, Scenario: NoOp, Engine: "gitopsd", Samples: sample(150, 9, 0, 0)},
 		{N: 5000, Scenario: NoOp, Engine: "flux", Samples: sample(3000, 5000, 0, 5000)},
 	}}
+	fast := &Report{Reps: 1, Results: []Result{
+		{N: 5000, Scenario: Cold, Engine: "gitopsd", Samples: sample(2000, 10, 5002, 0)},
+		{N: 5000, Scenario: NoOp, Engine: "gitopsd", Samples: sample(50, 9, 0, 0)},
+	}}
+	for _, tg := range fast.Targets() {
+		if tg.Goal == "no-op < 100 ms" && (tg.Met == nil || !*tg.Met || tg.Measured != "50 ms") {
+			t.Errorf("a 50 ms no-op after a 2 s cold apply: %+v", tg)
+		}
+	}
 	table := r.Table()
 	for _, want := range []string{
 		"| 5000 | cold apply | flux | 8.00 s | 8.00 s–8.00 s | 5000 | 5000 | 5000 | 15000 | 0.25× | 0.33× |",

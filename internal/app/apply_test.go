@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestApplyExampleRepo drives the command line as a user would: diff, apply,
@@ -71,6 +72,37 @@ func TestApplyFailureExitsOne(t *testing.T) {
 	out, _, code := gitopsd(t, "apply", "--dir", repo, "--kubeconfig", env.Kubeconfig)
 	if code != 1 || !strings.Contains(out, "does not serve kind Gadget") {
 		t.Errorf("apply of an unknown kind: exit %d\n%s", code, out)
+	}
+}
+
+// TestApplyWaitExitsOneWhenNotHealthyInTime applies a Deployment whose
+// pods no node can take: the apply succeeds, the wait times out naming the
+// Deployment, and the exit status is 1.
+func TestApplyWaitExitsOneWhenNotHealthyInTime(t *testing.T) {
+	ns := env.Namespace(t)
+	repo := t.TempDir()
+	write(t, repo, "stuck.yaml", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: stuck, namespace: `+ns+`}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: stuck}}
+  template:
+    metadata: {labels: {app: stuck}}
+    spec:
+      nodeSelector: {gitopsd.io/no-such-node: "true"}
+      containers: [{name: app, image: registry.example.com/app:1}]
+`)
+	start := time.Now()
+	out, stderr, code := gitopsd(t, "apply", "--dir", repo, "--kubeconfig", env.Kubeconfig, "--wait", "--timeout", "3s")
+	if code != 1 {
+		t.Fatalf("apply --wait of a Deployment that cannot become available: exit %d, want 1\n%s%s", code, out, stderr)
+	}
+	if !strings.Contains(out, "1 created") || !strings.Contains(out, "not healthy") || !strings.Contains(out, "Deployment.apps/"+ns+"/stuck") {
+		t.Errorf("the output does not say what is not healthy:\n%s", out)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("--timeout 3s took %s", took)
 	}
 }
 

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"io/fs"
 	"log/slog"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
@@ -35,35 +34,5 @@ func applyRequest(inst config.Installation, snap source.Snapshot, set *render.Ob
 
 // applyOptions are the engine options of an installation.
 func applyOptions(inst config.Installation) apply.Options {
-	return reconcile.ApplyOptions(apply.DefaultOptions(), installation(inst))
-}
-
-// installation puts an installation of gitopsd.yaml in the reconciler's
-// terms.
-func installation(c config.Installation) reconcile.Installation {
-	inst := reconcile.Installation{
-		Name: c.Name, Path: c.Path, Namespace: c.Namespace, Prune: c.Prune,
-		CorrectDrift: c.Drift == config.DriftCorrect,
-		Interval:     c.Interval, Timeout: c.Timeout, Windows: c.Windows,
-	}
-	for _, r := range c.Ignore {
-		inst.Ignore = append(inst.Ignore, apply.IgnoreRule{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Paths: r.Paths})
-	}
-	return inst
-}
-
-// fleetLoader reads gitopsd.yaml for the reconciler; a repository without
-// one is the installation called name.
-func fleetLoader(name string) reconcile.Loader {
-	return func(files fs.FS) (reconcile.Fleet, error) {
-		cfg, err := config.Load(files, name)
-		if err != nil {
-			return reconcile.Fleet{}, err
-		}
-		fleet := reconcile.Fleet{Implicit: cfg.File == ""}
-		for _, c := range cfg.Installations {
-			fleet.Installations = append(fleet.Installations, installation(c))
-		}
-		return fleet, nil
-	}
+	return reconcile.ApplyOptions(apply.DefaultOptions(), inst)
 }

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"net/http/pprof"
 
+	"github.com/gitopsd/gitopsd/internal/leader"
 	"github.com/gitopsd/gitopsd/internal/modules"
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/drift"
+	"github.com/gitopsd/gitopsd/pkg/github"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	"github.com/gitopsd/gitopsd/pkg/render"
@@ -53,19 +55,18 @@ type daemon struct {
 	log      *slog.Logger
 	registry *modules.Registry
 
-	metrics        *prometheus.Registry
-	sourceMetrics  *source.Metrics
-	mux            *http.ServeMux
-	restConfig     *rest.Config
-	client         kubernetes.Interface
-	poller         *source.Poller
-	leading        <-chan struct{} // closed once this replica may apply
-	reconciler     *reconcile.Reconciler
-	reconcilerDone chan struct{} // closed when the reconciler has stopped
+	metrics       *prometheus.Registry
+	sourceMetrics *source.Metrics
+	mux           *http.ServeMux
+	restConfig    *rest.Config
+	client        kubernetes.Interface
+	poller        *source.Poller
+	elector       *leader.Elector // nil: leader election is off
+	reconciler    *reconcile.Reconciler
 }
 
 func newDaemon(f *runFlags, log *slog.Logger) *daemon {
-	d := &daemon{flags: f, log: log, registry: modules.New(), reconcilerDone: make(chan struct{})}
+	d := &daemon{flags: f, log: log, registry: modules.New()}
 	inits := map[string]modules.InitFunc{
 		modAll:        func(context.Context) (modules.Service, error) { return nil, nil },
 		modServer:     d.initServer,
@@ -129,59 +130,95 @@ func (d *daemon) initSource(context.Context) (modules.Service, error) {
 
 func (d *daemon) initWebhook(context.Context) (modules.Service, error) {
 	if d.flags.webhookSecretFile == "" {
-		d.log.Info("push webhook off: no --webhook-secret-file")
+		d.log.Info("webhook off: no --webhook-secret-file")
 		return nil, nil
 	}
-	opts := source.DefaultWebhookOptions()
+	opts := github.DefaultRouterOptions()
 	opts.SecretFile = d.flags.webhookSecretFile
-	wh, err := source.NewWebhook(opts, d.log, d.sourceMetrics, source.WebhookTarget{URL: d.flags.src.repo, Ref: d.flags.src.ref, Trigger: d.poller})
+	// Pull requests are accepted and dropped until the plan module hands
+	// the router a handler.
+	router, err := github.NewRouter(opts, github.RouterDeps{Sources: []github.Source{d.poller}, Registerer: d.metrics, Log: d.log})
 	if err != nil {
 		return nil, err
 	}
-	d.mux.Handle("POST /hooks/github", wh)
+	d.mux.Handle("POST /hooks/github", router)
 	return nil, nil
 }
 
 func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
-	store := inventory.NewStore(d.client, inventory.DefaultNamespace)
-	manager, err := apply.NewManager(d.restConfig, store, d.log)
+	// Every request to the API server tells whether it answers.
+	reach := reconcile.NewReachability(nil)
+	cfg := rest.CopyConfig(d.restConfig)
+	cfg.Wrap(reach.Wrap)
+	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	events, stopEvents := reconcile.NewKubeEvents(d.client, inventory.DefaultNamespace)
-	metrics := reconcile.NewMetrics()
-	if err := metrics.Register(d.metrics); err != nil {
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	inventories := reconcile.NewWatchedInventories(inventory.NewStore(client, inventory.DefaultNamespace), meta, inventory.DefaultNamespace)
+	manager, err := apply.NewManager(cfg, inventories, d.log)
+	if err != nil {
+		return nil, err
+	}
+	metrics, driftMetrics := reconcile.NewMetrics(), drift.NewMetrics()
+	if err := errors.Join(metrics.Register(d.metrics), driftMetrics.Register(d.metrics)); err != nil {
+		return nil, err
+	}
+	events, stopEvents := reconcile.NewKubeEvents(client, inventory.DefaultNamespace, inventories)
+	detector, err := drift.NewDetector(drift.Deps{Metadata: meta, Mapper: manager, Checker: manager, Recorder: events, Metrics: driftMetrics, Log: d.log}, drift.DefaultOptions())
+	if err != nil {
 		stopEvents()
 		return nil, err
 	}
 	opts := reconcile.DefaultOptions()
-	opts.Source, opts.Load = d.flags.src.repo+"@"+d.flags.src.ref, fleetLoader(d.flags.src.name())
+	opts.Source, opts.Name = d.flags.src.repo+"@"+d.flags.src.ref, d.flags.src.name()
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
-	d.reconciler = reconcile.New(d.poller, render.NewRenderer(d.flags.src.render), manager, store, events, metrics, d.log, opts)
-	meta, err := metadata.NewForConfig(d.restConfig)
+	d.reconciler, err = reconcile.New(reconcile.Deps{
+		Snapshots: d.poller, Renderer: render.NewRenderer(d.flags.src.render), Applier: manager, Inventories: inventories,
+		Drift: detector, Events: events, Metrics: metrics, Log: d.log, Reachability: reach,
+	}, opts)
 	if err != nil {
 		stopEvents()
 		return nil, err
 	}
-	driftMetrics := drift.NewMetrics()
-	if err := driftMetrics.Register(d.metrics); err != nil {
-		stopEvents()
-		return nil, err
-	}
-	d.reconciler.SetDrift(drift.NewDetector(meta, manager, manager, d.reconciler, events, driftMetrics, d.log, drift.DefaultOptions()))
 	d.mux.Handle("GET /api/v1/installations", d.statusHandler())
 	return modules.ServiceFunc(func(ctx context.Context) error {
-		defer close(d.reconcilerDone)
 		defer stopEvents()
-		select {
-		case <-d.leading:
-		case <-ctx.Done():
-			return nil
-		}
-		return d.reconciler.Run(ctx)
+		return d.reconcile(ctx)
 	}), nil
 }
+
+// reconcile runs the reconciler once this replica leads. The leader module
+// is a dependency, so at shutdown the Lease is released only after this
+// returns; a Lease lost meanwhile aborts the applies under way at once.
+func (d *daemon) reconcile(ctx context.Context) error {
+	if d.elector == nil {
+		return d.reconciler.Run(ctx)
+	}
+	select {
+	case <-d.elector.Started():
+	case <-ctx.Done():
+		return nil
+	}
+	go func() {
+		select {
+		case <-d.elector.Lost():
+			// The leader module fails with the loss, which stops the
+			// process; the applies must not wait for that.
+			d.reconciler.Abort()
+		case <-ctx.Done():
+		}
+	}()
+	return d.reconciler.Run(ctx)
+}
+
+// leading reports whether this replica applies: it holds the Lease, or
+// leader election is off.
+func (d *daemon) leading() bool { return d.elector == nil || d.elector.Leading() }
 
 // readyService adds a readiness check to a service.
 type readyService struct {

@@ -2,59 +2,90 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
-	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/config"
+	"github.com/gitopsd/gitopsd/pkg/plan"
 	"github.com/gitopsd/gitopsd/pkg/render"
-	"github.com/gitopsd/gitopsd/pkg/source"
 )
+
+// planWriters render a plan, by -o.
+var planWriters = map[string]func(io.Writer, *plan.Plan) error{
+	"text": plan.WriteText,
+	"json": plan.WriteJSON,
+}
 
 func runDiff(ctx context.Context, args []string, out, errOut io.Writer) error {
 	var (
-		sel  selection
-		kube kubeFlags
+		sel    selection
+		kube   kubeFlags
+		output string
 	)
-	fs := newFlagSet("diff", "(--repo URL [--ref REF] | --dir DIR) [--installation NAME] [--kubeconfig PATH]\n\n"+
-		"Shows what apply would change, by server-side dry run. Exit status: 0 no changes, 1 changes, 2 error.", errOut)
+	fs := newFlagSet("diff", "(--repo URL [--ref REF] | --dir DIR) [--installation NAME] [--kubeconfig PATH] [-o text|json]\n\n"+
+		"Shows what apply would change, by server-side dry run. Exit status: 0 no changes, 1 changes,\n"+
+		"2 error (a render error, an object the server would refuse, a cluster that cannot be asked).", errOut)
 	sel.register(fs, "diff")
 	kube.register(fs)
+	fs.StringVar(&output, "o", "text", "output format: text or json")
 	if err := sel.parse(fs, args); err != nil {
 		return err
+	}
+	write, ok := planWriters[output]
+	if !ok {
+		return &ExitError{Code: 2, Err: fmt.Errorf("-o %q: use text or json", output)}
 	}
 	log := cliLogger(errOut)
 	m, err := kube.manager(log)
 	if err != nil {
 		return err
 	}
-	changes, failed := 0, 0
-	err = sel.each(ctx, log, func(inst config.Installation, snap source.Snapshot, set *render.ObjectSet) error {
-		diffs, err := m.Diff(ctx, applyRequest(inst, snap, set), applyOptions(inst))
-		if err != nil {
-			return fmt.Errorf("installation %s: %w", inst.Name, err)
-		}
-		for _, d := range diffs {
-			changes++
-			switch d.Action {
-			case apply.Failed:
-				failed++
-				fmt.Fprintf(out, "# %s: %s would fail: %s\n", inst.Name, d.Key, d.Reason)
-			case apply.Deleted:
-				fmt.Fprintf(out, "# %s: %s would be pruned\n", inst.Name, d.Key)
-			default:
-				fmt.Fprintf(out, "# %s: %s would be %s\n%s", inst.Name, d.Key, d.Action, d.Diff)
-			}
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
+	snap, err := loadSnapshot(ctx, &sel.src, log)
+	if err != nil {
 		return err
-	case failed > 0:
-		return &ExitError{Code: 2, Err: fmt.Errorf("%d object(s) would fail to apply", failed)}
-	case changes > 0:
+	}
+	planner, err := plan.New(plan.Deps{Load: planLoader(sel.src.name()), Renderer: render.NewRenderer(sel.src.render), Differ: m})
+	if err != nil {
+		return err
+	}
+	p, err := planner.Plan(ctx, plan.Request{Head: snap, Installation: sel.installation})
+	if err != nil {
+		return err
+	}
+	if err := write(out, p); err != nil {
+		return err
+	}
+	switch s := p.Summary(); {
+	case s.Failed():
+		return &ExitError{Code: 2, Err: fmt.Errorf("cannot apply as it is: %s", s)}
+	case s.Changes():
 		return &ExitError{Code: 1}
 	}
 	return nil
+}
+
+// planLoader reads gitopsd.yaml for the planner; a repository without one
+// is the installation called name.
+func planLoader(name string) plan.Loader {
+	return func(files fs.FS) ([]plan.Spec, error) {
+		cfg, err := config.Load(files, name)
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			msg := ce.Err.Error()
+			if ce.Field != "" {
+				msg = ce.Field + ": " + msg
+			}
+			return nil, &plan.FileError{File: ce.File, Line: ce.Line, Message: msg}
+		}
+		if err != nil {
+			return nil, err
+		}
+		specs := make([]plan.Spec, len(cfg.Installations))
+		for i, inst := range cfg.Installations {
+			specs[i] = plan.Spec{Name: inst.Name, Path: inst.Path, Namespace: inst.Namespace, Apply: applyOptions(inst)}
+		}
+		return specs, nil
+	}
 }

@@ -21,18 +21,7 @@ type fleet struct {
 // loadFleet fetches the repository (or reads the directory) once and parses
 // its gitopsd.yaml.
 func loadFleet(ctx context.Context, s *sourceFlags, log *slog.Logger) (*fleet, error) {
-	var (
-		snap source.Snapshot
-		err  error
-	)
-	if s.dir != "" {
-		snap, err = source.DirSnapshot(s.dir)
-	} else {
-		var poller *source.Poller
-		if poller, err = source.NewPoller(s.options(), log, source.NewMetrics()); err == nil {
-			snap, err = poller.Poll(ctx)
-		}
-	}
+	snap, err := loadSnapshot(ctx, s, log)
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +30,18 @@ func loadFleet(ctx context.Context, s *sourceFlags, log *slog.Logger) (*fleet, e
 		return nil, err
 	}
 	return &fleet{snapshot: snap, config: cfg}, nil
+}
+
+// loadSnapshot fetches the repository or reads the directory.
+func loadSnapshot(ctx context.Context, s *sourceFlags, log *slog.Logger) (source.Snapshot, error) {
+	if s.dir != "" {
+		return source.DirSnapshot(s.dir)
+	}
+	poller, err := source.NewPoller(s.options(), log, source.NewMetrics())
+	if err != nil {
+		return source.Snapshot{}, err
+	}
+	return poller.Poll(ctx)
 }
 
 // installations returns the installation called name, or all when name is empty.

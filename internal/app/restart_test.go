@@ -102,6 +102,44 @@ func TestRestartAfterKillConverges(t *testing.T) {
 	}
 }
 
+// TestSIGTERMLetsTheApplyFinish stops the daemon with SIGTERM in the middle
+// of applying 400 objects: it finishes the apply, records the inventory at
+// the commit, and exits cleanly.
+func TestSIGTERMLetsTheApplyFinish(t *testing.T) {
+	ctx := context.Background()
+	ns := "sigterm"
+	repo := newGitRepo(t, t.TempDir())
+	bulkFleet(repo, ns, 0, 400)
+	head := repo.commit("400 ConfigMaps")
+	d := startDaemon(t, "--repo", repo.dir, "--concurrency", "1", "--shutdown-grace", "2m")
+	var atSignal int
+	if err := pollUntil(30*time.Second, func() bool { atSignal = len(labelled(t, ns)); return atSignal > 20 }); err != nil {
+		t.Fatal("the daemon applied nothing")
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the daemon did not stop after SIGTERM")
+	}
+	if d.err != nil {
+		t.Errorf("exit after SIGTERM: %v", d.err)
+	}
+	if atSignal >= 400 {
+		t.Fatalf("the apply had finished before SIGTERM; the test needs a slower apply")
+	}
+	t.Logf("SIGTERM after %d of 400 objects", atSignal)
+	if got := len(labelled(t, ns)); got != 400 {
+		t.Errorf("%d of 400 ConfigMaps after the shutdown", got)
+	}
+	inv, err := inventory.NewStore(env.Client, inventory.DefaultNamespace).Load(ctx, ns)
+	if err != nil || len(inv.Entries) != 401 || inv.Commit != head {
+		t.Errorf("inventory: %d entries at %s (%v), want 401 (the namespace and 400 ConfigMaps) at %s", len(inv.Entries), inv.Commit, err, head)
+	}
+}
+
 // TestLeaderElection runs two replicas: only the leader applies, and the
 // standby takes over when the leader dies.
 func TestLeaderElection(t *testing.T) {

@@ -42,7 +42,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.listTargets, "list-targets", false, "print the targets and their dependencies, and exit")
 	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "address of the HTTP server: /healthz, /readyz, /metrics, /api/v1/installations, POST /hooks/github")
 	fs.DurationVar(&f.src.interval, "interval", time.Minute, "how often to poll the repository")
-	fs.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret; without it the push webhook is off")
+	fs.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret; without it the webhook (POST /hooks/github) is off")
 	fs.BoolVar(&f.leaderElect, "leader-elect", inCluster(), "hold a Lease so that only one replica applies (default true in a cluster)")
 	fs.StringVar(&f.leaderElectionID, "leader-election-id", "", "name of the Lease (default derived from the repository and ref)")
 	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", inventory.DefaultNamespace, "namespace of the Lease")

@@ -15,14 +15,18 @@ import (
 )
 
 // server is the daemon's HTTP endpoint; other modules add their handlers to
-// its mux before it starts serving.
+// its mux when they are initialised, before it starts serving.
 type server struct {
 	addr string
 	mux  *http.ServeMux
 	log  *slog.Logger
+	l    net.Listener // set by Start
 }
 
-var _ modules.Service = (*server)(nil)
+var (
+	_ modules.Service = (*server)(nil)
+	_ modules.Starter = (*server)(nil)
+)
 
 func newServer(addr string, mux *http.ServeMux, metrics *prometheus.Registry, ready func() error, log *slog.Logger) *server {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -37,16 +41,23 @@ func newServer(addr string, mux *http.ServeMux, metrics *prometheus.Registry, re
 	return &server{addr: addr, mux: mux, log: log}
 }
 
-// Run serves until ctx ends, then shuts down gracefully.
-func (s *server) Run(ctx context.Context) error {
+// Start listens, so that a taken address fails before the other modules
+// start.
+func (s *server) Start(context.Context) error {
 	l, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.addr, err)
 	}
+	s.l = l
+	return nil
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (s *server) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
-	s.log.Info("serving HTTP", "addr", l.Addr().String())
+	s.log.Info("serving HTTP", "addr", s.l.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	go func() { errc <- srv.Serve(s.l) }()
 	select {
 	case err := <-errc:
 		return err

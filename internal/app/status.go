@@ -50,7 +50,7 @@ func newSourceStatus(s source.Status) *sourceStatus {
 
 func (d *daemon) statusHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		resp := statusResponse{Status: d.reconciler.Status(), Leading: isClosed(d.leading)}
+		resp := statusResponse{Status: d.reconciler.Status(), Leading: d.leading()}
 		if d.poller != nil {
 			resp.Source = newSourceStatus(d.poller.Status())
 		}
@@ -59,15 +59,6 @@ func (d *daemon) statusHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(resp)
 	})
-}
-
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 func runStatus(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -134,6 +125,12 @@ func printStatus(out io.Writer, s *statusResponse, now time.Time) {
 	if s.ConfigError != "" {
 		fmt.Fprintf(out, "configuration error at %s: %s\n", short(s.Commit), s.ConfigError)
 	}
+	if c := s.Cluster; c != nil && c.Since != nil {
+		fmt.Fprintf(out, "cluster unreachable for %s (since %s): %s\n", now.Sub(*c.Since).Round(time.Second), c.Since.UTC().Format(time.RFC3339), c.Error)
+	}
+	if s.DriftError != "" {
+		fmt.Fprintln(out, s.DriftError)
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTALLATION\tPHASE\tAPPLIED\tLAST APPLY\tOBJECTS\tMESSAGE")
 	for _, in := range s.Installations {
@@ -150,6 +147,9 @@ func printStatus(out io.Writer, s *statusResponse, now time.Time) {
 		}
 		for _, dr := range in.Drift {
 			fmt.Fprintf(out, "%s: drift: %s: %s\n", in.Name, dr.Object, oneLine(driftLine(dr), 120))
+		}
+		for _, p := range in.DriftProblems {
+			fmt.Fprintf(out, "%s: drift not seen: %s\n", in.Name, oneLine(p, 120))
 		}
 	}
 }

@@ -8,18 +8,24 @@ import (
 	"sort"
 	"strings"
 	"sync"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // Service is what a module runs: Run blocks until ctx ends (returning nil)
-// or the service fails.
+// or the service fails. Returning before ctx ends is a failure too: no part
+// of the process stops silently.
 type Service interface {
 	Run(ctx context.Context) error
 }
 
+// Starter is a Service with a start-up that the modules depending on it
+// wait for, such as listening on a port. Start returns once the service is
+// started; Run follows.
+type Starter interface {
+	Start(ctx context.Context) error
+}
+
 // Readier is implemented by services that know whether they are ready to
-// serve; others count as ready once started.
+// serve; others count as ready while they run.
 type Readier interface {
 	Ready() error
 }
@@ -29,9 +35,9 @@ type ServiceFunc func(ctx context.Context) error
 
 func (f ServiceFunc) Run(ctx context.Context) error { return f(ctx) }
 
-// InitFunc builds a module's service once its dependencies are initialised.
-// A module with nothing to run (clients, a target grouping others) returns
-// a nil Service.
+// InitFunc builds a module's service once the modules it depends on are
+// initialised; nothing runs yet. A module with nothing to run (clients, a
+// target grouping others) returns a nil Service.
 type InitFunc func(ctx context.Context) (Service, error)
 
 type module struct {
@@ -45,13 +51,13 @@ type module struct {
 type Registry struct {
 	modules map[string]*module
 
-	mu      sync.Mutex
-	running map[string]Service
+	mu        sync.Mutex
+	instances []*instance // set by Run, in start order
 }
 
 // New returns an empty registry.
 func New() *Registry {
-	return &Registry{modules: map[string]*module{}, running: map[string]Service{}}
+	return &Registry{modules: map[string]*module{}}
 }
 
 // Register adds a target module.
@@ -129,54 +135,69 @@ func (r *Registry) Order(targets []string) ([]string, error) {
 	return order, nil
 }
 
-// Run initialises the modules targets need in dependency order, then runs
-// their services together until ctx ends or one fails; the first failure
-// stops the others and is returned.
+// Run initialises every module targets need, each after its dependencies;
+// then starts their services in that order and runs them until ctx ends or
+// one fails. Then it stops them in reverse order: a module is stopped (its
+// context cancelled) only once every module that uses it has returned. It
+// returns the failures, first to last; an init failure starts nothing.
 func (r *Registry) Run(ctx context.Context, targets []string) error {
 	order, err := r.Order(targets)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	g, ctx := errgroup.WithContext(ctx)
+	services := make(map[string]Service, len(order))
 	for _, name := range order {
 		svc, err := r.modules[name].init(ctx)
 		if err != nil {
-			cancel() // stop what already runs
-			return errors.Join(fmt.Errorf("init module %s: %w", name, err), g.Wait())
+			return fmt.Errorf("init module %s: %w", name, err)
 		}
-		if svc == nil {
-			continue
-		}
-		r.mu.Lock()
-		r.running[name] = svc
-		r.mu.Unlock()
-		g.Go(func() error {
-			if err := svc.Run(ctx); err != nil {
-				return fmt.Errorf("module %s: %w", name, err)
-			}
-			return nil
-		})
+		services[name] = svc
 	}
-	return g.Wait()
+	g := r.newGroup(ctx, order, services)
+	r.mu.Lock()
+	r.instances = g.instances
+	r.mu.Unlock()
+	g.startAll(ctx)
+	select {
+	case <-ctx.Done():
+	case <-g.failed:
+	}
+	g.stopAll()
+	return g.err()
 }
 
-// Ready reports the first running service that is not ready.
+// Ready reports the modules that do not run, or run and are not ready.
 func (r *Registry) Ready() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	names := make([]string, 0, len(r.running))
-	for name := range r.running {
-		names = append(names, name)
+	instances := r.instances
+	r.mu.Unlock()
+	if instances == nil {
+		return errors.New("not started")
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		if rd, ok := r.running[name].(Readier); ok {
+	var errs []error
+	for _, in := range instances {
+		if state := in.State(); state != Running {
+			errs = append(errs, fmt.Errorf("%s: %s", in.name, state))
+			continue
+		}
+		if rd, ok := in.svc.(Readier); ok {
 			if err := rd.Ready(); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+				errs = append(errs, fmt.Errorf("%s: %w", in.name, err))
 			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// States returns the state of each module with something to run, by name;
+// empty before Run.
+func (r *Registry) States() map[string]State {
+	r.mu.Lock()
+	instances := r.instances
+	r.mu.Unlock()
+	states := make(map[string]State, len(instances))
+	for _, in := range instances {
+		states[in.name] = in.State()
+	}
+	return states
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -29,7 +30,25 @@ type ObjectDiff struct {
 	Diff string
 	// Reason explains a Failed diff.
 	Reason string
+	// SecretKeys says, for a Secret, which keys of its data the change
+	// adds, changes or removes, and nothing of their values.
+	SecretKeys []SecretKey
 }
+
+// SecretKey is a change to one key of a Secret's data.
+type SecretKey struct {
+	Key    string
+	Change KeyChange
+}
+
+// KeyChange is what happens to a key of a Secret.
+type KeyChange string
+
+const (
+	KeyAdded   KeyChange = "added"
+	KeyChanged KeyChange = "changed"
+	KeyRemoved KeyChange = "removed"
+)
 
 // Diff compares req with the cluster through server-side dry runs and
 // returns the objects that applying would create, change or (with
@@ -84,7 +103,7 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 	}
 	if it.mapping == nil {
 		// Its CustomResourceDefinition is not in the cluster yet.
-		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key)}, nil
+		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key), SecretKeys: secretKeys(it.key, nil, it.object())}, nil
 	}
 	client := m.resource(it.mapping, it.key.Namespace)
 	current, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
@@ -101,7 +120,7 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 		FieldManager: FieldManager, Force: ptr.To(true), DryRun: []string{metav1.DryRunAll},
 	})
 	if namespaceMissing(err, it.key.Namespace) && it.namespaceInSet {
-		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key)}, nil
+		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key), SecretKeys: secretKeys(it.key, nil, it.object())}, nil
 	}
 	if err != nil {
 		reason := apiMessage(err)
@@ -111,7 +130,7 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 		return &ObjectDiff{Key: it.key, Action: Failed, Reason: reason}, nil
 	}
 	if current == nil {
-		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, after, it.key)}, nil
+		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, after, it.key), SecretKeys: secretKeys(it.key, nil, after)}, nil
 	}
 	d := unified(current, after, it.key)
 	// The dry run cannot show the take-over of kubectl's fields; say it.
@@ -121,7 +140,7 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 	if d == "" {
 		return nil, nil
 	}
-	return &ObjectDiff{Key: it.key, Action: Configured, Diff: d}, nil
+	return &ObjectDiff{Key: it.key, Action: Configured, Diff: d, SecretKeys: secretKeys(it.key, current, after)}, nil
 }
 
 // unified diffs two versions of an object, leaving out what the server
@@ -188,6 +207,45 @@ func maskSecret(before, after map[string]any) {
 			after[field] = mask(a, b)
 		}
 	}
+}
+
+// secretKeys compares the keys of a Secret's data (and stringData, which
+// the server folds into data) before and after; nil for other kinds.
+func secretKeys(key render.Key, before, after *unstructured.Unstructured) []SecretKey {
+	if key.Group != "" || key.Kind != "Secret" {
+		return nil
+	}
+	values := func(u *unstructured.Unstructured) map[string]any {
+		out := map[string]any{}
+		if u == nil {
+			return out
+		}
+		for _, field := range []string{"data", "stringData"} {
+			m, _, _ := unstructured.NestedMap(u.Object, field)
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	b, a := values(before), values(after)
+	var keys []SecretKey
+	for k, v := range a {
+		old, ok := b[k]
+		switch {
+		case !ok:
+			keys = append(keys, SecretKey{Key: k, Change: KeyAdded})
+		case !reflect.DeepEqual(old, v):
+			keys = append(keys, SecretKey{Key: k, Change: KeyChanged})
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, SecretKey{Key: k, Change: KeyRemoved})
+		}
+	}
+	slices.SortFunc(keys, func(x, y SecretKey) int { return cmp.Compare(x.Key, y.Key) })
+	return keys
 }
 
 // lines splits s into lines that keep their newline; none for "".

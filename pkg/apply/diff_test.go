@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -61,6 +62,9 @@ func TestDiff(t *testing.T) {
 	if d.Action != Configured || !strings.Contains(d.Diff, "+  password: '*** (changed)'") || strings.Contains(d.Diff, "user: '*** (changed)'") ||
 		!strings.Contains(d.Diff, "# set by kubectl-client-side-apply and not in Git, so removed: metadata.annotations.kubectl.kubernetes.io/last-applied-configuration") {
 		t.Errorf("changed Secret:\n%s", d.Diff)
+	}
+	if want := []SecretKey{{Key: "password", Change: KeyChanged}}; !reflect.DeepEqual(d.SecretKeys, want) {
+		t.Errorf("changed Secret's keys = %+v, want %+v", d.SecretKeys, want)
 	}
 	for _, d := range diffs {
 		if strings.Contains(d.Diff, "secret-value") || strings.Contains(d.Diff, "c2Vjb25k") || strings.Contains(d.Diff, "YWRtaW4") {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -74,7 +75,7 @@ func Implicit(name string) *Config {
 func Parse(data []byte, repo fs.FS) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, msg := splitYAMLError(err)
+		line, msg := syntaxError(data, err)
 		return nil, &Error{File: FileName, Line: line, Err: errors.New(msg)}
 	}
 	if len(doc.Content) == 0 {
@@ -319,6 +320,32 @@ func deref(n *yaml.Node) *yaml.Node {
 	}
 	return n
 }
+
+// syntaxError locates a YAML syntax error at the first line that, added to
+// those before it, makes them fail to parse with the same message: the
+// parser reports the line where the enclosing block began, which is rarely
+// the one to fix. An opening bracket or quote never closed is found at its
+// own line.
+func syntaxError(data []byte, err error) (line int, msg string) {
+	line, msg = splitYAMLError(err)
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > maxSearchLines {
+		return line, msg
+	}
+	for k := 1; k <= len(lines); k++ {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &doc); err != nil {
+			if _, m := splitYAMLError(err); m == msg {
+				return k, msg
+			}
+		}
+	}
+	return line, msg
+}
+
+// maxSearchLines bounds the search of syntaxError, which parses the file
+// once per line.
+const maxSearchLines = 2000
 
 var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
 

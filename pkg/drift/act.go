@@ -11,56 +11,79 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// handle reports a confirmed drift and acts on it by policy. d.mu is held.
-func (d *Detector) handle(st *state, drift apply.Drift) {
+// verdict is what the detector decided about a confirmed drift; act carries
+// it out once d.mu is released.
+type verdict struct {
+	installation string
+	drift        apply.Drift
+	report       Report
+	// reconcile asks the corrector for a reconcile: to correct the drift,
+	// or, for an object deleted and left so, to say so in the phase.
+	reconcile bool
+}
+
+// decide reports a confirmed drift and decides, by policy, what to do about
+// it. allowed and why are the corrector's answer. The zero verdict means
+// nothing new: the drift was acted on already. d.mu is held.
+func (d *Detector) decide(st *state, drift apply.Drift, allowed bool, why string) verdict {
 	now := d.opts.Now()
-	name := st.inst.Name
-	prev, known := st.reports[drift.Key]
+	name := st.applied.name()
+	if st.correcting[drift.Key] {
+		// A correction was asked for and has not taken hold: it is under
+		// way, or failed and the reconciler retries it with its backoff.
+		return verdict{}
+	}
 	rep := Report{Key: drift.Key, Deleted: drift.Deleted, Fields: drift.Fields, Managers: drift.Managers, DetectedAt: now}
-	if st.correcting[drift.Key] || (known && prev.Action != Corrected && sameDrift(prev, rep)) {
-		return // already acted on
+	switch {
+	case !st.applied.correct():
+		rep.Action = Reported
+	case !allowed:
+		rep.Action, rep.Message = Held, why
+	default:
+		rep.Action, rep.Message = d.correction(st, drift, now)
+	}
+	prev, known := st.reports[drift.Key]
+	if known && sameDrift(prev, rep) && prev.Action == rep.Action && prev.Message == rep.Message {
+		return verdict{}
 	}
 	d.metrics.detections.WithLabelValues(name).Inc()
 	if seen, ok := st.seen[drift.Key]; ok {
 		d.metrics.latency.Observe(now.Sub(seen).Seconds())
 		delete(st.seen, drift.Key)
 	}
-	switch ok, why := d.correctable(st); {
-	case !st.inst.Correct:
-		rep.Action = Reported
-	case !ok:
-		rep.Action, rep.Message = Held, why
-	default:
-		rep.Action, rep.Message = d.correction(st, drift, now)
-	}
 	st.reports[drift.Key] = rep
 	d.metrics.drifted.WithLabelValues(name).Set(float64(len(st.reports)))
-	msg := describe(rep)
-	d.log.Warn("drift", keyInstallation, name, keyObject, drift.Key.String(), "fields", strings.Join(drift.Fields, ","), "managers", strings.Join(drift.Managers, ","), "action", rep.Action)
-	if d.recorder != nil {
-		ref := corev1.ObjectReference{APIVersion: drift.APIVersion, Kind: drift.Key.Kind, Namespace: drift.Key.Namespace, Name: drift.Key.Name, UID: drift.UID}
-		d.recorder.ObjectEvent(ref, corev1.EventTypeWarning, "Drift", msg)
-	}
-	if d.opts.OnReport != nil {
-		d.opts.OnReport(name, rep)
-	}
 	if rep.Action == Corrected {
 		st.correcting[drift.Key] = true
 		d.metrics.corrections.WithLabelValues(name).Inc()
-		go d.corrector.Trigger(name)
+	}
+	settles := rep.Deleted || (known && prev.Deleted) // missing, or back
+	return verdict{installation: name, drift: drift, report: rep, reconcile: rep.Action == Corrected || settles}
+}
+
+// act logs a verdict, records it as an Event on the object, and asks for
+// the correction. No lock is held.
+func (d *Detector) act(v verdict, corrector Corrector) {
+	if v.installation == "" {
+		return
+	}
+	rep, drift := v.report, v.drift
+	d.log.Warn("drift", keyInstallation, v.installation, keyObject, drift.Key.String(), "fields", strings.Join(drift.Fields, ","), "managers", strings.Join(drift.Managers, ","), "action", rep.Action)
+	if d.recorder != nil {
+		ref := corev1.ObjectReference{APIVersion: drift.APIVersion, Kind: drift.Key.Kind, Namespace: drift.Key.Namespace, Name: drift.Key.Name, UID: drift.UID}
+		d.recorder.ObjectEvent(ref, corev1.EventTypeWarning, "Drift", describe(rep))
+	}
+	if d.opts.OnReport != nil {
+		d.opts.OnReport(v.installation, rep)
+	}
+	if v.reconcile && corrector != nil {
+		go corrector.Trigger(v.installation)
 	}
 }
 
-// correctable asks the corrector whether an installation that corrects
-// drift may do so now.
-func (d *Detector) correctable(st *state) (bool, string) {
-	if !st.inst.Correct {
-		return false, ""
-	}
-	return d.corrector.Correctable(st.inst.Name)
-}
-
-// correction decides whether to correct a drift or hold it as a fight.
+// correction decides whether to correct a drift or hold it as a fight:
+// FightCorrections corrections that each took hold within FightWindow. A
+// hold is checked again when it ends. d.mu is held.
 func (d *Detector) correction(st *state, drift apply.Drift, now time.Time) (Action, string) {
 	h := st.history[drift.Key]
 	if h == nil {
@@ -68,7 +91,7 @@ func (d *Detector) correction(st *state, drift apply.Drift, now time.Time) (Acti
 		st.history[drift.Key] = h
 	}
 	if now.Before(h.heldUntil) {
-		return Held, fmt.Sprintf("not corrected until %s: fighting with %s", h.heldUntil.Format(time.RFC3339), writer(drift))
+		return Held, h.reason
 	}
 	recent := h.corrections[:0]
 	for _, t := range h.corrections {
@@ -79,11 +102,13 @@ func (d *Detector) correction(st *state, drift apply.Drift, now time.Time) (Acti
 	h.corrections = recent
 	if len(recent) >= d.opts.FightCorrections {
 		h.heldUntil = now.Add(h.backoff)
+		h.reason = fmt.Sprintf("%s keeps changing it back (%d corrections in %s); not corrected until %s",
+			writer(drift), len(recent), d.opts.FightWindow, h.heldUntil.Format(time.RFC3339))
 		h.backoff = min(2*h.backoff, d.opts.MaxFightBackoff)
 		h.corrections = nil
-		d.metrics.fights.WithLabelValues(st.inst.Name).Inc()
-		return Held, fmt.Sprintf("%s keeps changing it back (%d corrections in %s); not corrected until %s",
-			writer(drift), len(recent), d.opts.FightWindow, h.heldUntil.Format(time.RFC3339))
+		d.metrics.fights.WithLabelValues(st.applied.name()).Inc()
+		d.queue.AddAfter(suspect{installation: st.applied.name(), key: drift.Key}, h.heldUntil.Sub(now))
+		return Held, h.reason
 	}
 	h.corrections = append(h.corrections, now)
 	return Corrected, ""
@@ -102,7 +127,7 @@ func (d *Detector) Holds(name string) map[render.Key]string {
 	holds := map[render.Key]string{}
 	for key, h := range st.history {
 		if now.Before(h.heldUntil) {
-			holds[key] = "drift held: fighting with another writer until " + h.heldUntil.Format(time.RFC3339)
+			holds[key] = "drift held: " + h.reason
 		}
 	}
 	return holds

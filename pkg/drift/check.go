@@ -9,69 +9,103 @@ import (
 // observe is called by the watches for each object event.
 func (d *Detector) observe(installation string, key render.Key, fields string, gone bool) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	st := d.installations[installation]
 	if st == nil {
+		d.mu.Unlock()
 		return
 	}
+	st.events++
 	expected, owned := st.expected[key]
-	if !owned {
-		return
+	switch {
+	case !owned:
+	case !gone && fields == expected:
+		if d.resolve(st, key) {
+			defer d.settle(installation, d.corrector)
+		}
+	default:
+		if _, ok := st.seen[key]; !ok {
+			st.seen[key] = d.opts.Now()
+		}
+		d.queue.Add(suspect{installation: installation, key: key})
 	}
-	if !gone && fields == expected {
-		d.resolve(st, key)
-		return
-	}
-	if _, ok := st.seen[key]; !ok {
-		st.seen[key] = d.opts.Now()
-	}
-	d.queue.Add(suspect{installation: installation, key: key})
+	d.mu.Unlock()
 }
 
-// next checks one suspect; false when the queue is shut down.
+// settle asks for a reconcile of an installation whose deleted object is
+// back, so that its phase says so. No lock is held.
+func (d *Detector) settle(installation string, c Corrector) {
+	if c != nil {
+		go c.Trigger(installation)
+	}
+}
+
+// next checks one suspect; false when the queue is shut down. The check
+// and the corrector are called with no lock held.
 func (d *Detector) next(ctx context.Context) bool {
 	s, shutdown := d.queue.Get()
 	if shutdown {
 		return false
 	}
 	defer d.queue.Done(s)
+	if s.key == (render.Key{}) {
+		d.rewatch(s.installation)
+		return true
+	}
 	d.mu.Lock()
 	st := d.installations[s.installation]
-	var inst Installation
+	var applied Applied
 	checkable := st != nil && !st.paused
 	if checkable {
 		_, checkable = st.expected[s.key]
-		inst = st.inst
+		applied = st.applied
 	}
+	corrector := d.corrector
 	d.mu.Unlock()
 	if !checkable {
 		return true // paused (rechecked after the apply), forgotten, or no longer owned
 	}
-	drifts, err := d.checker.CheckDrift(ctx, inst.Request, inst.Options, []render.Key{s.key})
+	drifts, err := d.checker.CheckDrift(ctx, applied.Request, applied.Options, []render.Key{s.key})
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Error("cannot check drift", keyInstallation, s.installation, keyObject, s.key.String(), keyError, err)
 		}
 		return true
 	}
+	allowed, why := false, "no corrector"
+	if len(drifts) > 0 && applied.correct() && corrector != nil {
+		allowed, why = corrector.Correctable(s.installation)
+	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if st != d.installations[s.installation] || st.paused || st.inst.Request.Objects != inst.Request.Objects {
+	if st != d.installations[s.installation] || st.paused || st.applied.Request.Objects != applied.Request.Objects {
+		d.mu.Unlock()
 		return true // forgotten, or applied meanwhile: rechecked after the apply
 	}
+	var v verdict
+	back := false
 	if len(drifts) == 0 {
-		d.resolve(st, s.key)
-		return true
+		back = d.resolve(st, s.key)
+	} else {
+		v = d.decide(st, drifts[0], allowed, why)
 	}
-	d.handle(st, drifts[0])
+	d.mu.Unlock()
+	if back {
+		d.settle(s.installation, corrector)
+	}
+	d.act(v, corrector)
 	return true
 }
 
-// resolve clears a report once the object matches Git again. d.mu is held.
-func (d *Detector) resolve(st *state, key render.Key) {
+// resolve settles an object that matches Git: its report goes, and a
+// correction of it has taken hold. It reports whether the object had been
+// reported deleted and left so (drift held or only reported). d.mu is held.
+func (d *Detector) resolve(st *state, key render.Key) bool {
 	delete(st.seen, key)
-	if _, ok := st.reports[key]; ok {
-		delete(st.reports, key)
-		d.metrics.drifted.WithLabelValues(st.inst.Name).Set(float64(len(st.reports)))
+	delete(st.correcting, key)
+	rep, ok := st.reports[key]
+	if !ok {
+		return false
 	}
+	delete(st.reports, key)
+	d.metrics.drifted.WithLabelValues(st.applied.name()).Set(float64(len(st.reports)))
+	return rep.Deleted && rep.Action != Corrected
 }

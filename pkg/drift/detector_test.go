@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,9 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/metadata"
 )
 
@@ -36,6 +39,8 @@ type loop struct {
 	opts     apply.Options
 	correct  bool
 	requests *testenv.Requests // the detector's
+
+	applyMu sync.Mutex // one apply at a time, as the reconciler's worker
 
 	mu      sync.Mutex
 	reports []Report
@@ -68,6 +73,11 @@ func (l *loop) CheckDrift(ctx context.Context, req apply.Request, opts apply.Opt
 
 func newLoop(t *testing.T, correct bool, opts apply.Options, manifests ...string) *loop {
 	t.Helper()
+	return newLoopWith(t, correct, opts, DefaultOptions(), manifests...)
+}
+
+func newLoopWith(t *testing.T, correct bool, opts apply.Options, dopts Options, manifests ...string) *loop {
+	t.Helper()
 	l := &loop{t: t, ns: env.Namespace(t), opts: opts, correct: correct}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var err error
@@ -80,16 +90,17 @@ func newLoop(t *testing.T, correct bool, opts apply.Options, manifests ...string
 	if err != nil {
 		t.Fatal(err)
 	}
-	dopts := DefaultOptions()
 	dopts.OnReport = func(_ string, r Report) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		l.reports = append(l.reports, r)
 	}
-	l.detector = NewDetector(meta, l.manager, l, l, nil, NewMetrics(), log, dopts)
+	if l.detector, err = NewDetector(Deps{Metadata: meta, Mapper: l.manager, Checker: l, Log: log}, dopts); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = l.detector.Run(ctx); close(done) }()
+	go func() { _ = l.detector.Run(ctx, l); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	repo := fstest.MapFS{}
@@ -107,6 +118,8 @@ func newLoop(t *testing.T, correct bool, opts apply.Options, manifests ...string
 
 // apply reconciles once, as the reconciler's worker does.
 func (l *loop) apply() {
+	l.applyMu.Lock()
+	defer l.applyMu.Unlock()
 	opts := l.opts
 	opts.ReportDrift = !l.correct
 	opts.Hold = l.detector.Holds(l.req.Installation)
@@ -123,7 +136,7 @@ func (l *loop) apply() {
 	l.mu.Lock()
 	l.applies++
 	l.mu.Unlock()
-	l.detector.Track(Installation{Name: l.req.Installation, Request: l.req, Options: opts, Owned: cs.Owned, Correct: l.correct})
+	l.detector.Track(Applied{Request: l.req, Options: opts, Owned: cs.Owned})
 }
 
 func (l *loop) reportsSoFar() []Report {
@@ -133,9 +146,8 @@ func (l *loop) reportsSoFar() []Report {
 }
 
 // waitReport waits for a report on the object called name.
-func (l *loop) waitReport(name string, since int) (Report, time.Duration) {
+func (l *loop) waitReport(name string, since int) Report {
 	l.t.Helper()
-	start := time.Now()
 	var found *Report
 	err := poll(10*time.Second, func() bool {
 		for _, r := range l.reportsSoFar()[since:] {
@@ -149,7 +161,7 @@ func (l *loop) waitReport(name string, since int) (Report, time.Duration) {
 	if err != nil {
 		l.t.Fatalf("no drift reported for %s; reports: %+v", name, l.reportsSoFar())
 	}
-	return *found, time.Since(start)
+	return *found
 }
 
 func (l *loop) kubectl(args ...string) {
@@ -188,6 +200,14 @@ spec:
 `
 )
 
+func (l *loop) configMap() *corev1.ConfigMap {
+	cm, err := env.Client.CoreV1().ConfigMaps(l.ns).Get(context.Background(), "settings", metav1.GetOptions{})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return cm
+}
+
 func (l *loop) replicas() int32 {
 	d, err := env.Client.AppsV1().Deployments(l.ns).Get(context.Background(), "web", metav1.GetOptions{})
 	if err != nil {
@@ -196,77 +216,119 @@ func (l *loop) replicas() int32 {
 	return *d.Spec.Replicas
 }
 
+// outOfBand is a change made to a managed object behind gitopsd's back.
+type outOfBand struct {
+	what, object string
+	change       func(ctx context.Context, ns string) error
+	check        func(Report) bool  // the report is right
+	undone       func(l *loop) bool // Git's state is back
+}
+
+// outOfBandChanges are the changes every policy must see: an edit, a scale,
+// the installation label removed and a delete, each made as kubectl makes
+// it.
+var outOfBandChanges = []outOfBand{
+	{
+		what: "edit", object: "settings",
+		change: func(ctx context.Context, ns string) error {
+			cm, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "settings", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			cm.Data["mode"] = "edited"
+			_, err = env.Client.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+			return err
+		},
+		check:  func(r Report) bool { return contains(r.Fields, "data.mode") && contains(r.Managers, "kubectl-edit") },
+		undone: func(l *loop) bool { return l.configMap().Data["mode"] == "git" },
+	},
+	{
+		what: "scale", object: "web",
+		change: func(ctx context.Context, ns string) error {
+			scale, err := env.Client.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			scale.Spec.Replicas = 5
+			_, err = env.Client.AppsV1().Deployments(ns).UpdateScale(ctx, "web", scale, metav1.UpdateOptions{FieldManager: "kubectl"})
+			return err
+		},
+		check: func(r Report) bool {
+			return contains(r.Fields, "spec.replicas") && len(r.Managers) > 0 && r.Managers[0] == "kubectl"
+		},
+		undone: func(l *loop) bool { return l.replicas() == 2 },
+	},
+	{
+		what: "label removal", object: "settings",
+		change: func(ctx context.Context, ns string) error {
+			patch := `[{"op": "remove", "path": "/metadata/labels/gitopsd.io~1installation"}]`
+			_, err := env.Client.CoreV1().ConfigMaps(ns).Patch(ctx, "settings", types.JSONPatchType, []byte(patch), metav1.PatchOptions{FieldManager: "kubectl-label"})
+			return err
+		},
+		check: func(r Report) bool {
+			return r.Deleted && contains(r.Fields, "metadata.labels."+apply.LabelInstallation)
+		},
+		undone: func(l *loop) bool { return l.configMap().Labels[apply.LabelInstallation] == l.req.Installation },
+	},
+	{
+		what: "delete", object: "web",
+		change: func(ctx context.Context, ns string) error {
+			return env.Client.CoreV1().Services(ns).Delete(ctx, "web", metav1.DeleteOptions{})
+		},
+		check: func(r Report) bool { return r.Deleted && r.Key.Kind == "Service" },
+		undone: func(l *loop) bool {
+			_, err := env.Client.CoreV1().Services(l.ns).Get(context.Background(), "web", metav1.GetOptions{})
+			return err == nil
+		},
+	},
+}
+
+// make makes the change and returns its report, failing the test unless it
+// came within a second of the change.
+func (l *loop) make(c outOfBand) Report {
+	l.t.Helper()
+	n := len(l.reportsSoFar())
+	start := time.Now()
+	if err := c.change(context.Background(), l.ns); err != nil {
+		l.t.Fatalf("%s: %v", c.what, err)
+	}
+	r := l.waitReport(c.object, n)
+	latency := r.DetectedAt.Sub(start)
+	l.t.Logf("%s reported after %s: %+v", c.what, latency.Round(time.Millisecond), r)
+	if latency > time.Second {
+		l.t.Errorf("%s reported after %s, want under a second", c.what, latency)
+	}
+	if !c.check(r) {
+		l.t.Errorf("%s: wrong report %+v", c.what, r)
+	}
+	return r
+}
+
 func TestCorrectsOutOfBandChanges(t *testing.T) {
 	ctx := context.Background()
 	l := newLoop(t, true, apply.DefaultOptions(), configMap, service, deployment)
-	cms := env.Client.CoreV1().ConfigMaps(l.ns)
-
-	// An edit of a field gitopsd set.
-	n := len(l.reportsSoFar())
-	cm, _ := cms.Get(ctx, "settings", metav1.GetOptions{})
-	cm.Data["mode"] = "edited"
-	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
-		t.Fatal(err)
+	for _, c := range outOfBandChanges {
+		if r := l.make(c); r.Action != Corrected {
+			t.Errorf("%s: %s, want corrected", c.what, r.Action)
+		}
+		waitFor(t, c.what+" undone", func() bool { return c.undone(l) })
 	}
-	r, took := l.waitReport("settings", n)
-	t.Logf("edit reported after %s: %+v", took, r)
-	if r.Action != Corrected || !contains(r.Fields, "data.mode") || !contains(r.Managers, "kubectl-edit") {
-		t.Errorf("edit: %+v, want data.mode by kubectl-edit, corrected", r)
-	}
-	waitFor(t, "the edit to be undone", func() bool {
-		cm, _ := cms.Get(ctx, "settings", metav1.GetOptions{})
-		return cm.Data["mode"] == "git"
-	})
 
 	// A field added by hand, which Git does not set.
-	n = len(l.reportsSoFar())
-	cm, _ = cms.Get(ctx, "settings", metav1.GetOptions{})
+	n := len(l.reportsSoFar())
+	cms := env.Client.CoreV1().ConfigMaps(l.ns)
+	cm, _ := cms.Get(ctx, "settings", metav1.GetOptions{})
 	cm.Data["extra"] = "by-hand"
 	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
-	r, took = l.waitReport("settings", n)
-	t.Logf("added field reported after %s: %+v", took, r)
+	r := l.waitReport("settings", n)
 	if !contains(r.Fields, "data.extra") || !contains(r.Managers, "kubectl-edit") {
 		t.Errorf("added field: %+v", r)
 	}
 	waitFor(t, "the added field to be removed", func() bool {
-		cm, _ := cms.Get(ctx, "settings", metav1.GetOptions{})
-		_, ok := cm.Data["extra"]
+		_, ok := l.configMap().Data["extra"]
 		return !ok
-	})
-
-	// kubectl scale.
-	n = len(l.reportsSoFar())
-	l.kubectl("scale", "deployment/web", "--replicas=5")
-	r, took = l.waitReport("web", n)
-	t.Logf("scale reported after %s: %+v", took, r)
-	if !contains(r.Fields, "spec.replicas") || len(r.Managers) == 0 || !strings.HasPrefix(r.Managers[0], "kubectl") {
-		t.Errorf("scale: %+v", r)
-	}
-	waitFor(t, "replicas back to 2", func() bool { return l.replicas() == 2 })
-
-	// The installation label removed.
-	n = len(l.reportsSoFar())
-	l.kubectl("label", "configmap/settings", apply.LabelInstallation+"-")
-	r, took = l.waitReport("settings", n)
-	t.Logf("label removal reported after %s: %+v", took, r)
-	waitFor(t, "the label back", func() bool {
-		cm, _ := cms.Get(ctx, "settings", metav1.GetOptions{})
-		return cm.Labels[apply.LabelInstallation] == l.req.Installation
-	})
-
-	// A delete.
-	n = len(l.reportsSoFar())
-	l.kubectl("delete", "service/web")
-	r, took = l.waitReport("web", n)
-	t.Logf("delete reported after %s: %+v", took, r)
-	if !r.Deleted {
-		t.Errorf("delete: %+v", r)
-	}
-	waitFor(t, "the Service recreated", func() bool {
-		_, err := env.Client.CoreV1().Services(l.ns).Get(ctx, "web", metav1.GetOptions{})
-		return err == nil
 	})
 }
 
@@ -276,7 +338,7 @@ func TestClosedWindowHoldsCorrection(t *testing.T) {
 	l.closed = true
 	l.mu.Unlock()
 	l.kubectl("scale", "deployment/web", "--replicas=3")
-	r, _ := l.waitReport("web", 0)
+	r := l.waitReport("web", 0)
 	if r.Action != Held || r.Message != "sync window closed" {
 		t.Errorf("drift while a window is closed: %+v, want held with the reason", r)
 	}
@@ -286,20 +348,23 @@ func TestClosedWindowHoldsCorrection(t *testing.T) {
 }
 
 func TestReportOnlyLeavesTheChange(t *testing.T) {
-	l := newLoop(t, false, apply.DefaultOptions(), deployment)
-	l.kubectl("scale", "deployment/web", "--replicas=4")
-	r, _ := l.waitReport("web", 0)
-	if r.Action != Reported || !contains(r.Fields, "spec.replicas") {
-		t.Errorf("report: %+v", r)
+	l := newLoop(t, false, apply.DefaultOptions(), configMap, service, deployment)
+	for _, c := range outOfBandChanges {
+		if r := l.make(c); r.Action != Reported {
+			t.Errorf("%s: %s, want reported", c.what, r.Action)
+		}
 	}
-	if got := l.detector.Reports(l.req.Installation); len(got) != 1 || got[0].Key.Name != "web" {
-		t.Errorf("Reports = %+v", got)
+	got := l.detector.Reports(l.req.Installation)
+	if len(got) != 3 { // the label removal and the edit are of one object
+		t.Errorf("Reports = %+v, want the Deployment, the Service and the ConfigMap", got)
 	}
 	for range 3 {
-		l.apply() // the periodic reconcile must not correct it either
+		l.apply() // the periodic reconcile must not correct them either
 	}
-	if got := l.replicas(); got != 4 {
-		t.Errorf("replicas = %d, want the scaled 4 left alone", got)
+	for _, c := range outOfBandChanges {
+		if c.undone(l) {
+			t.Errorf("%s was undone under drift: report", c.what)
+		}
 	}
 }
 
@@ -431,4 +496,72 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestNotARealChangeIsNoDrift makes changes the watch sees that are not
+// drift. A label added by another manager leaves the fields gitopsd manages
+// alone and is passed over without a request; kubectl applying the very
+// values Git has shares gitopsd's fields, which the watch cannot tell from
+// a change, so the dry run confirms: no drift.
+func TestNotARealChangeIsNoDrift(t *testing.T) {
+	ctx := context.Background()
+	l := newLoop(t, true, apply.DefaultOptions(), configMap)
+	waitFor(t, "the watches to sync", func() bool { return l.synced() })
+	checks := func() int { l.mu.Lock(); defer l.mu.Unlock(); return l.checks }
+	cms := env.Client.CoreV1().ConfigMaps(l.ns)
+
+	patch := `{"metadata": {"labels": {"team": "web"}}}`
+	if _, err := cms.Patch(ctx, "settings", types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: "kubectl-label"}); err != nil {
+		t.Fatal(err)
+	}
+	same := `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"mode": "git"}}`
+	if _, err := cms.Patch(ctx, "settings", types.ApplyPatchType, []byte(same), metav1.PatchOptions{FieldManager: "kubectl"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the dry run of kubectl's apply", func() bool { return checks() == 1 })
+	// A real change afterwards: its check comes after the first has
+	// reported, or not, so the reports say what the first found.
+	cm := l.configMap()
+	cm.Data["mode"] = "edited"
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := l.waitReport("settings", 0); !contains(r.Fields, "data.mode") {
+		t.Errorf("the real change: %+v", r)
+	}
+	if got := l.reportsSoFar(); len(got) != 1 {
+		t.Errorf("reports %+v; want only the real change", got)
+	}
+}
+
+// TestExpiredHoldIsCheckedAgain holds an object after a fight and, once the
+// other writer has stopped and the hold ends, corrects it without anything
+// else happening.
+func TestExpiredHoldIsCheckedAgain(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dopts := DefaultOptions()
+	dopts.FightCorrections, dopts.FightBackoff = 2, 2*time.Second
+	l := newLoopWith(t, true, apply.DefaultOptions(), dopts, configMap)
+	cms := env.Client.CoreV1().ConfigMaps(l.ns)
+	fighter := make(chan struct{})
+	go func() {
+		defer close(fighter)
+		for ctx.Err() == nil {
+			cm, err := cms.Get(ctx, "settings", metav1.GetOptions{})
+			if err == nil && cm.Data["mode"] != "theirs" {
+				cm.Data["mode"] = "theirs"
+				_, _ = cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "fighter"})
+			}
+			time.Sleep(20 * time.Millisecond) // the fighter's own pace
+		}
+	}()
+	waitFor(t, "the fight to be held", func() bool {
+		return slices.ContainsFunc(l.reportsSoFar(), func(r Report) bool { return r.Action == Held })
+	})
+	cancel()
+	<-fighter
+	if err := poll(10*time.Second, func() bool { return l.configMap().Data["mode"] == "git" }); err != nil {
+		t.Fatalf("the held object was not corrected after the hold ended: %v", l.configMap().Data)
+	}
 }

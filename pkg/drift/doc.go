@@ -6,11 +6,13 @@
 // (apply.Manager.CheckDrift), so defaulting never counts, and reported with
 // the fields and the manager that changed them. By policy the installation
 // is then reconciled, which re-applies only the drifted objects; an object
-// whose other writer keeps changing it back is held, not fought over.
+// whose other writer keeps changing it back is held, not fought over, and
+// checked again when the hold ends. A correction that fails (gitopsd's own
+// write refused) is the reconciler's to retry; it never counts as a fight.
 //
 // Nothing is polled: when nothing changes, the detector makes no requests.
+// Kinds it cannot watch and failing watches are retried and listed by
+// Problems.
 //
-//	d := drift.NewDetector(metadataClient, manager, manager, reconciler.Trigger, recorder, metrics, logger, drift.DefaultOptions())
-//	go d.Run(ctx)
-//	d.Track(drift.Installation{Name: "web", Request: req, Options: opts, Owned: cs.Owned, Correct: true})
+// See ExampleDetector for a detector tracking one installation.
 package drift

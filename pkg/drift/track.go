@@ -1,6 +1,8 @@
 package drift
 
 import (
+	"fmt"
+	"sort"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
@@ -10,30 +12,45 @@ import (
 
 // Track sets what an installation's objects are compared with, after each
 // apply, and watches the kinds it owns.
-func (d *Detector) Track(inst Installation) {
-	kinds := d.resources(inst.Owned) // discovery, outside the lock
+func (d *Detector) Track(a Applied) {
+	kinds, unwatched := d.resources(a.Owned) // discovery, outside the lock
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := d.installations[inst.Name]
+	name := a.name()
+	st := d.installations[name]
 	if st == nil {
-		st = &state{reports: map[render.Key]Report{}, history: map[render.Key]*fightHistory{}, seen: map[render.Key]time.Time{}}
-		d.installations[inst.Name] = st
+		st = &state{
+			reports: map[render.Key]Report{}, history: map[render.Key]*fightHistory{},
+			seen: map[render.Key]time.Time{}, correcting: map[render.Key]bool{},
+		}
+		d.installations[name] = st
 	}
-	st.inst, st.kinds = inst, kinds
-	st.paused = false
-	st.correcting = map[render.Key]bool{}
-	st.expected = make(map[render.Key]string, len(inst.Owned))
-	for _, e := range inst.Owned {
-		st.expected[e.Key()] = e.Fields
+	st.applied, st.kinds, st.paused = a, kinds, false
+	st.expected = make(map[render.Key]string, len(a.Owned))
+	for _, e := range a.Owned {
+		if e.Fields != "" { // never applied: nothing to compare with
+			st.expected[e.Key()] = e.Fields
+		}
 	}
 	for key := range st.reports {
 		if _, owned := st.expected[key]; !owned {
 			delete(st.reports, key)
 		}
 	}
-	d.metrics.drifted.WithLabelValues(inst.Name).Set(float64(len(st.reports)))
+	for key := range st.seen {
+		if _, owned := st.expected[key]; !owned {
+			delete(st.seen, key) // pruned: not drift
+		}
+	}
+	for key := range st.correcting {
+		if _, owned := st.expected[key]; !owned || !a.correct() {
+			delete(st.correcting, key)
+		}
+	}
+	d.metrics.drifted.WithLabelValues(name).Set(float64(len(st.reports)))
+	d.setUnwatched(name, st, unwatched)
 	d.syncWatches()
-	d.recheck(inst.Name, st)
+	d.recheck(name, st)
 }
 
 // Pause stops checking an installation while it is applied; Track, or
@@ -56,10 +73,19 @@ func (d *Detector) Resume(name string) {
 	}
 }
 
-// recheck compares what the watches hold with the expectations. d.mu is held.
+// recheck compares what the watches hold with the expectations: objects
+// that match Git are settled, the others are checked. d.mu is held.
 func (d *Detector) recheck(name string, st *state) {
-	for _, w := range d.watches {
-		for _, key := range w.mismatches(name, st.expected) {
+	for gvr := range st.kinds {
+		w := d.watches[gvr]
+		if w == nil {
+			continue
+		}
+		matching, suspects := w.compare(name, st.expected)
+		for _, key := range matching {
+			d.resolve(st, key)
+		}
+		for _, key := range suspects {
 			d.queue.Add(suspect{installation: name, key: key})
 		}
 	}
@@ -74,22 +100,71 @@ func (d *Detector) Forget(name string) {
 	d.syncWatches()
 }
 
-// resources maps the kinds of owned objects to the resources to watch;
-// kinds the cluster does not serve have nothing to watch.
-func (d *Detector) resources(owned []inventory.Entry) map[schema.GroupVersionResource]schema.GroupKind {
+// resources maps the kinds of owned objects to the resources to watch, and
+// says why the others cannot be watched (a kind the cluster does not serve
+// now, or discovery failing).
+func (d *Detector) resources(owned []inventory.Entry) (map[schema.GroupVersionResource]schema.GroupKind, map[schema.GroupKind]error) {
 	seen := map[schema.GroupVersionKind]bool{}
 	out := map[schema.GroupVersionResource]schema.GroupKind{}
+	var failed map[schema.GroupKind]error
 	for _, e := range owned {
 		gvk := schema.GroupVersionKind{Group: e.Group, Version: e.Version, Kind: e.Kind}
 		if seen[gvk] {
 			continue
 		}
 		seen[gvk] = true
-		if gvr, err := d.mapper.Resource(gvk); err == nil {
-			out[gvr] = gvk.GroupKind()
+		gvr, err := d.mapper.Resource(gvk)
+		if err != nil {
+			if failed == nil {
+				failed = map[schema.GroupKind]error{}
+			}
+			failed[gvk.GroupKind()] = err
+			continue
 		}
+		out[gvr] = gvk.GroupKind()
 	}
-	return out
+	return out, failed
+}
+
+// setUnwatched records the kinds of an installation that are not watched
+// and asks for another try later. d.mu is held.
+func (d *Detector) setUnwatched(name string, st *state, unwatched map[schema.GroupKind]error) {
+	st.unwatched = unwatched
+	if len(unwatched) == 0 {
+		st.retry = 0
+		return
+	}
+	for gk, err := range unwatched {
+		d.log.Error("drift of a kind is not watched; retrying", keyInstallation, name, "kind", gk.String(), keyError, err)
+	}
+	st.retry = min(max(2*st.retry, d.opts.RetryWatch), maxRetryWatch)
+	d.queue.AddAfter(suspect{installation: name}, st.retry)
+}
+
+// maxRetryWatch caps the wait between tries to watch a kind.
+const maxRetryWatch = 5 * time.Minute
+
+// rewatch tries again to watch the kinds of an installation that are not
+// watched.
+func (d *Detector) rewatch(name string) {
+	d.mu.Lock()
+	st := d.installations[name]
+	if st == nil || len(st.unwatched) == 0 {
+		d.mu.Unlock()
+		return
+	}
+	applied := st.applied
+	d.mu.Unlock()
+	kinds, unwatched := d.resources(applied.Owned)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st != d.installations[name] || st.applied.Request.Objects != applied.Request.Objects {
+		return // forgotten, or tracked anew meanwhile
+	}
+	st.kinds = kinds
+	d.setUnwatched(name, st, unwatched)
+	d.syncWatches()
+	d.recheck(name, st)
 }
 
 // syncWatches starts a watch for every kind some installation owns and
@@ -102,12 +177,17 @@ func (d *Detector) syncWatches() {
 		}
 	}
 	for gvr, gk := range needed {
-		if _, ok := d.watches[gvr]; !ok {
-			w := newWatch(d, gvr, gk)
-			d.watches[gvr] = w
-			if d.ctx != nil {
-				w.start(d.ctx)
-			}
+		if _, ok := d.watches[gvr]; ok {
+			continue
+		}
+		w, err := newWatch(d, gvr, gk)
+		if err != nil {
+			d.cannotWatch(gvr, gk, err)
+			continue
+		}
+		d.watches[gvr] = w
+		if d.ctx != nil {
+			w.start(d.ctx)
 		}
 	}
 	for gvr, w := range d.watches {
@@ -116,4 +196,68 @@ func (d *Detector) syncWatches() {
 			delete(d.watches, gvr)
 		}
 	}
+}
+
+// cannotWatch marks a resource whose watch could not be set up as
+// unwatched in every installation that owns objects of it. d.mu is held.
+func (d *Detector) cannotWatch(gvr schema.GroupVersionResource, gk schema.GroupKind, err error) {
+	for name, st := range d.installations {
+		if _, ok := st.kinds[gvr]; !ok {
+			continue
+		}
+		delete(st.kinds, gvr)
+		unwatched := map[schema.GroupKind]error{gk: fmt.Errorf("watch %s: %w", gvr.GroupResource(), err)}
+		for k, e := range st.unwatched {
+			unwatched[k] = e
+		}
+		d.setUnwatched(name, st, unwatched)
+	}
+}
+
+// Problems lists what keeps the detector from seeing an installation's
+// drift now: kinds it does not watch and watches that are failing, each
+// with its cause.
+func (d *Detector) Problems(name string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.installations[name]
+	if st == nil {
+		return nil
+	}
+	var out []string
+	for gk, err := range st.unwatched {
+		out = append(out, fmt.Sprintf("%s not watched for drift: %v", gk, err))
+	}
+	for gvr := range st.kinds {
+		if w := d.watches[gvr]; w != nil {
+			if err, since := w.failure(); err != nil {
+				out = append(out, fmt.Sprintf("watch of %s failing since %s: %v", gvr.GroupResource(), since.UTC().Format(time.RFC3339), err))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Watched returns how many watch events of an installation's objects the
+// detector has seen, and whether every kind it owns is watched, with the
+// initial list done and the watch not failing. While the count stays the
+// same, nothing has changed any of its objects, status included.
+func (d *Detector) Watched(name string) (events uint64, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.installations[name]
+	if st == nil || d.ctx == nil || len(st.unwatched) > 0 {
+		return 0, false
+	}
+	for gvr := range st.kinds {
+		w := d.watches[gvr]
+		if w == nil || !w.informer.HasSynced() {
+			return 0, false
+		}
+		if err, _ := w.failure(); err != nil {
+			return 0, false
+		}
+	}
+	return st.events, true
 }

@@ -2,13 +2,17 @@ package drift
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/metadata/metadatainformer"
+	apiwatch "k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -30,22 +34,49 @@ func summary(m *metav1.PartialObjectMetadata) (installation, fields string) {
 // every installation.
 type watch struct {
 	d        *Detector
+	gvr      schema.GroupVersionResource
 	gk       schema.GroupKind
 	informer cache.SharedIndexInformer
 	cancel   context.CancelFunc
+
+	mu    sync.Mutex
+	err   error     // the last list or watch failure, until one succeeds
+	since time.Time // when the failures began
 }
 
-func newWatch(d *Detector, gvr schema.GroupVersionResource, gk schema.GroupKind) *watch {
-	informer := metadatainformer.NewFilteredMetadataInformer(d.meta, gvr, metav1.NamespaceAll, 0, cache.Indexers{},
-		func(o *metav1.ListOptions) { o.LabelSelector = apply.LabelInstallation }).Informer()
-	_ = informer.SetTransform(compact)
-	w := &watch{d: d, gk: gk, informer: informer}
-	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+func newWatch(d *Detector, gvr schema.GroupVersionResource, gk schema.GroupKind) (*watch, error) {
+	w := &watch{d: d, gvr: gvr, gk: gk}
+	client := d.meta.Resource(gvr).Namespace(metav1.NamespaceAll)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = apply.LabelInstallation
+			list, err := client.List(ctx, o)
+			w.result(err)
+			return list, err
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (apiwatch.Interface, error) {
+			o.LabelSelector = apply.LabelInstallation
+			watcher, err := client.Watch(ctx, o)
+			w.result(err)
+			return watcher, err
+		},
+	}
+	w.informer = cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, d.meta), &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
+	if err := w.informer.SetTransform(compact); err != nil {
+		return nil, err
+	}
+	if err := w.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) { w.result(err) }); err != nil {
+		return nil, err
+	}
+	_, err := w.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { w.event(obj, false) },
 		UpdateFunc: func(_, obj any) { w.event(obj, false) },
 		DeleteFunc: func(obj any) { w.event(obj, true) },
 	})
-	return w
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 func (w *watch) start(ctx context.Context) {
@@ -60,6 +91,33 @@ func (w *watch) stop() {
 	if w.cancel != nil {
 		w.cancel()
 	}
+}
+
+// result records the outcome of a list or watch request: a failure starts
+// or continues an outage, a success ends it. Stopping is not a failure.
+func (w *watch) result(err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case err == nil:
+		w.err = nil
+	case w.err == nil:
+		w.err, w.since = err, w.d.opts.Now()
+		w.d.log.Warn("drift watch failing", "resource", w.gvr.GroupResource().String(), keyError, err)
+	default:
+		w.err = err
+	}
+}
+
+// failure returns the error the watch is failing with, and since when; nil
+// while it works.
+func (w *watch) failure() (error, time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err, w.since
 }
 
 // event passes an object change to the detector. A delete is also what the
@@ -77,14 +135,15 @@ func (w *watch) event(obj any, gone bool) {
 	w.d.observe(installation, key, fields, gone)
 }
 
-// mismatches lists the cached objects of installation whose fields hash
-// differs from expected, and the expected objects of this kind not cached.
-func (w *watch) mismatches(installation string, expected map[render.Key]string) []render.Key {
+// compare sorts the expected objects of installation of this kind into
+// those the cache holds as expected and the suspects: cached with another
+// fields hash, or not cached. Before the initial list it says nothing; the
+// list reports every object.
+func (w *watch) compare(installation string, expected map[render.Key]string) (matching, suspects []render.Key) {
 	if !w.informer.HasSynced() {
-		return nil // the initial list will report every object
+		return nil, nil
 	}
 	cached := map[render.Key]bool{}
-	var out []render.Key
 	for _, obj := range w.informer.GetStore().List() {
 		m := obj.(*metav1.PartialObjectMetadata)
 		owner, fields := summary(m)
@@ -92,17 +151,23 @@ func (w *watch) mismatches(installation string, expected map[render.Key]string) 
 			continue
 		}
 		key := render.Key{Group: w.gk.Group, Kind: w.gk.Kind, Namespace: m.Namespace, Name: m.Name}
+		want, ok := expected[key]
+		if !ok {
+			continue
+		}
 		cached[key] = true
-		if want, ok := expected[key]; ok && want != fields {
-			out = append(out, key)
+		if want == fields {
+			matching = append(matching, key)
+		} else {
+			suspects = append(suspects, key)
 		}
 	}
 	for key := range expected {
 		if key.Group == w.gk.Group && key.Kind == w.gk.Kind && !cached[key] {
-			out = append(out, key)
+			suspects = append(suspects, key)
 		}
 	}
-	return out
+	return matching, suspects
 }
 
 // compact keeps of an object's metadata only what drift detection needs.

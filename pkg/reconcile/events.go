@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
@@ -26,20 +25,28 @@ type KubeEvents struct {
 	recorder  record.EventRecorder
 	client    kubernetes.Interface
 	namespace string
-
-	mu   sync.Mutex
-	uids map[string]types.UID // inventory ConfigMap UIDs by installation
+	uids      UIDs
 }
 
-var _ Events = (*KubeEvents)(nil)
+// UIDs tells the UID of an installation's inventory ConfigMap, empty when
+// unknown; WatchedInventories implements it.
+type UIDs interface {
+	UID(installation string) types.UID
+}
+
+var (
+	_ Events = (*KubeEvents)(nil)
+	_ UIDs   = (*WatchedInventories)(nil)
+)
 
 // NewKubeEvents starts an event broadcaster writing to client; stop it with
-// the returned function.
-func NewKubeEvents(client kubernetes.Interface, namespace string) (*KubeEvents, func()) {
+// the returned function. uids, when set, spares a read of the inventory
+// per event.
+func NewKubeEvents(client kubernetes.Interface, namespace string, uids UIDs) (*KubeEvents, func()) {
 	b := record.NewBroadcaster()
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	recorder := b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "gitopsd"})
-	return &KubeEvents{recorder: recorder, client: client, namespace: namespace, uids: map[string]types.UID{}}, b.Shutdown
+	return &KubeEvents{recorder: recorder, client: client, namespace: namespace, uids: uids}, b.Shutdown
 }
 
 // ObjectEvent records an event on any object, such as a drifted one.
@@ -56,13 +63,14 @@ func (k *KubeEvents) Event(installation, eventType, reason, message string) {
 	k.recorder.Event(ref, eventType, reason, message)
 }
 
-// uid looks the inventory's UID up once: with it, kubectl describe of the
-// inventory lists the event.
+// uid is the inventory's UID, with which kubectl describe of the inventory
+// lists the event. It is never kept: an inventory deleted and created
+// again has a new one.
 func (k *KubeEvents) uid(installation, name string) types.UID {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if uid, ok := k.uids[installation]; ok {
-		return uid
+	if k.uids != nil {
+		if uid := k.uids.UID(installation); uid != "" {
+			return uid
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -70,6 +78,5 @@ func (k *KubeEvents) uid(installation, name string) types.UID {
 	if err != nil {
 		return ""
 	}
-	k.uids[installation] = cm.UID
 	return cm.UID
 }

@@ -1,46 +1,69 @@
 package reconcile
 
 import (
-	"io/fs"
-	"reflect"
+	"errors"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
-	"github.com/gitopsd/gitopsd/pkg/schedule"
+	"github.com/gitopsd/gitopsd/pkg/config"
 )
 
-// Installation is what the reconciler knows of one installation listed in
-// the repository.
-type Installation struct {
-	Name, Path, Namespace string
-	Prune                 bool
-	// CorrectDrift puts Git's state back; otherwise drift is reported.
-	CorrectDrift      bool
-	Interval, Timeout time.Duration
-	Ignore            []apply.IgnoreRule
-	Windows           schedule.Windows
+// Options tune the loop.
+type Options struct {
+	// Source identifies this daemon's repository and ref. It is recorded
+	// in inventories: an installation owned by another source is not
+	// applied, and only this source's removed installations are pruned.
+	Source string
+	// Name is the installation a repository without gitopsd.yaml is.
+	Name string
+	// RetryBase is the first wait after a failure; it doubles per failure.
+	RetryBase time.Duration
+	// MaxBackoff caps the wait between retries.
+	MaxBackoff time.Duration
+	// ShutdownGrace lets an apply under way finish after shutdown begins.
+	ShutdownGrace time.Duration
+	// Apply holds engine options every installation starts from.
+	Apply apply.Options
+	// Now is the clock sync windows are read with; tests replace it.
+	Now func() time.Time
 }
 
-// Equal reports whether two installations are configured alike.
-func (inst Installation) Equal(other Installation) bool { return reflect.DeepEqual(inst, other) }
-
-// Fleet is the installations one snapshot lists.
-type Fleet struct {
-	Installations []Installation
-	// Implicit is set when the repository lists none and is one
-	// installation itself: if the list was deleted by mistake, the
-	// installations it held are stopped, not pruned.
-	Implicit bool
+// DefaultOptions retry after 5s, doubling up to 5m, and give an apply 30s to
+// finish at shutdown.
+func DefaultOptions() Options {
+	return Options{RetryBase: 5 * time.Second, MaxBackoff: 5 * time.Minute, ShutdownGrace: 30 * time.Second, Apply: apply.DefaultOptions(), Now: time.Now}
 }
 
-// Loader reads the installations from a snapshot's files; the daemon reads
-// gitopsd.yaml. Its errors name the file, line and field.
-type Loader func(files fs.FS) (Fleet, error)
+// Validate reports options the loop cannot run with.
+func (o Options) Validate() error {
+	var errs []error
+	if o.RetryBase <= 0 {
+		errs = append(errs, errors.New("reconcile options: RetryBase must be positive"))
+	}
+	if o.MaxBackoff < o.RetryBase {
+		errs = append(errs, errors.New("reconcile options: MaxBackoff must be at least RetryBase"))
+	}
+	if o.ShutdownGrace < 0 {
+		errs = append(errs, errors.New("reconcile options: ShutdownGrace must not be negative"))
+	}
+	if o.Apply.Concurrency < 1 {
+		errs = append(errs, errors.New("reconcile options: Apply.Concurrency must be at least 1"))
+	}
+	if o.Now == nil {
+		errs = append(errs, errors.New("reconcile options: Now is required"))
+	}
+	return errors.Join(errs...)
+}
 
 // ApplyOptions are the engine options for inst: base with the
-// installation's prune setting, ignore rules and drift policy.
-func ApplyOptions(base apply.Options, inst Installation) apply.Options {
+// installation's prune setting, ignore rules and drift policy. It is the
+// one place an installation of gitopsd.yaml becomes engine options.
+func ApplyOptions(base apply.Options, inst config.Installation) apply.Options {
 	opts := base
-	opts.Prune, opts.Ignore, opts.ReportDrift = inst.Prune, inst.Ignore, !inst.CorrectDrift
+	opts.Prune, opts.ReportDrift = inst.Prune, inst.Drift == config.DriftReport
+	opts.Ignore = nil
+	for _, r := range inst.Ignore {
+		opts.Ignore = append(opts.Ignore, apply.IgnoreRule{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Paths: r.Paths})
+	}
 	return opts
 }

@@ -2,12 +2,15 @@ package reconcile
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
@@ -28,55 +31,49 @@ type Applier interface {
 }
 
 // Inventories is what the reconciler needs to find and forget the
-// installations removed from gitopsd.yaml.
+// installations removed from gitopsd.yaml; it runs their watch.
 type Inventories interface {
 	List(ctx context.Context) ([]string, error)
 	Load(ctx context.Context, installation string) (*inventory.Inventory, error)
 	Delete(ctx context.Context, installation string) error
+	Run(ctx context.Context) error
 }
 
 // Drift is what the reconciler needs from the drift detector.
 type Drift interface {
-	Track(inst drift.Installation)
+	Track(a drift.Applied)
 	Pause(name string)
 	Resume(name string)
 	Forget(name string)
 	Holds(name string) map[render.Key]string
 	Reports(name string) []drift.Report
-	Run(ctx context.Context) error
+	Problems(name string) []string
+	Watched(name string) (events uint64, ok bool)
+	Run(ctx context.Context, c drift.Corrector) error
 }
 
 var (
-	_ Drift       = (*drift.Detector)(nil)
-	_ Snapshots   = (*source.Poller)(nil)
-	_ Applier     = (*apply.Manager)(nil)
-	_ Inventories = (*inventory.Store)(nil)
+	_ Drift           = (*drift.Detector)(nil)
+	_ Snapshots       = (*source.Poller)(nil)
+	_ Applier         = (*apply.Manager)(nil)
+	_ drift.Corrector = (*Reconciler)(nil)
 )
 
-// Options tune the loop.
-type Options struct {
-	// Source identifies this daemon's repository and ref. It is recorded
-	// in inventories: an installation owned by another source is not
-	// applied, and only this source's removed installations are pruned.
-	Source string
-	// Load reads the installations of a snapshot.
-	Load Loader
-	// RetryBase is the first wait after a failure; it doubles per failure.
-	RetryBase time.Duration
-	// MaxBackoff caps the wait between retries.
-	MaxBackoff time.Duration
-	// ShutdownGrace lets an apply under way finish after shutdown begins.
-	ShutdownGrace time.Duration
-	// Apply holds engine options every installation starts from.
-	Apply apply.Options
-	// Now is the clock sync windows are read with; tests replace it.
-	Now func() time.Time
-}
-
-// DefaultOptions retry after 5s, doubling up to 5m, and give an apply 30s to
-// finish at shutdown.
-func DefaultOptions() Options {
-	return Options{RetryBase: 5 * time.Second, MaxBackoff: 5 * time.Minute, ShutdownGrace: 30 * time.Second, Apply: apply.DefaultOptions(), Now: time.Now}
+// Deps are what a Reconciler works with.
+type Deps struct {
+	Snapshots   Snapshots
+	Renderer    *render.Renderer
+	Applier     Applier
+	Inventories Inventories
+	// Drift, when set, detects drift; the reconciler runs it.
+	Drift Drift
+	// Events default to none, Metrics to unregistered collectors, Log to
+	// discarding.
+	Events  Events
+	Metrics *Metrics
+	Log     *slog.Logger
+	// Reachability, when set, puts API server outages in the status.
+	Reachability *Reachability
 }
 
 // Reconciler keeps the cluster in step with the repository.
@@ -89,49 +86,59 @@ type Reconciler struct {
 	events      Events
 	metrics     *Metrics
 	log         *slog.Logger
+	reach       *Reachability
 	opts        Options
 
-	mu         sync.Mutex
-	waitLogged string // the commit whose removals were logged as waiting
-	status     Status
-	workers    map[string]*worker
-	stopWork   context.CancelFunc // set by Run: cancels applies under way
-	applied    chan struct{}      // buffered 1: an installation applied a commit
+	mu             sync.Mutex
+	status         Status
+	workers        map[string]*worker
+	hadConfig      bool   // a commit of this run had gitopsd.yaml
+	logged         string // the last problem of sync logged, so each is logged once
+	removeFailures int
+	stopWork       context.CancelFunc // set by Run: cancels applies under way
+	applied        chan struct{}      // buffered 1: an installation applied a new commit
 }
 
-// New returns a Reconciler; Run starts it. Add drift detection with
-// SetDrift before Run.
-func New(snapshots Snapshots, renderer *render.Renderer, applier Applier, inventories Inventories, events Events, metrics *Metrics, log *slog.Logger, opts Options) *Reconciler {
-	if opts.Now == nil {
-		opts.Now = time.Now
+// New returns a Reconciler; Run starts it.
+func New(deps Deps, opts Options) (*Reconciler, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Snapshots == nil || deps.Renderer == nil || deps.Applier == nil || deps.Inventories == nil {
+		return nil, errors.New("reconcile: Snapshots, Renderer, Applier and Inventories are required")
+	}
+	if deps.Events == nil {
+		deps.Events = noEvents{}
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = NewMetrics()
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Reconciler{
-		snapshots: snapshots, renderer: renderer, applier: applier, inventories: inventories,
-		events: events, metrics: metrics, log: log, opts: opts,
+		snapshots: deps.Snapshots, renderer: deps.Renderer, applier: deps.Applier, inventories: deps.Inventories,
+		drift: deps.Drift, events: deps.Events, metrics: deps.Metrics, log: deps.Log, reach: deps.Reachability, opts: opts,
 		workers: map[string]*worker{},
 		applied: make(chan struct{}, 1),
-	}
+	}, nil
 }
-
-// SetDrift adds drift detection; the reconciler runs the detector.
-func (r *Reconciler) SetDrift(d Drift) { r.drift = d }
 
 // Abort cancels the applies under way at once, without the grace of a
 // shutdown: another replica may be applying already.
 func (r *Reconciler) Abort() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stopWork != nil {
-		r.stopWork()
+	stop := r.stopWork
+	r.mu.Unlock()
+	if stop != nil {
+		stop()
 	}
 }
 
 // Correctable reports whether an installation's sync windows let drift be
 // corrected now, and if not, until when they hold it.
 func (r *Reconciler) Correctable(name string) (bool, string) {
-	r.mu.Lock()
-	w := r.workers[name]
-	r.mu.Unlock()
+	w := r.worker(name)
 	if w == nil {
 		return false, "not reconciled by this replica"
 	}
@@ -147,22 +154,33 @@ func (r *Reconciler) Correctable(name string) (bool, string) {
 	return true, ""
 }
 
-var _ drift.Corrector = (*Reconciler)(nil)
-
-// Trigger reconciles an installation now (a drift correction, or a test
-// that moved the clock).
+// Trigger reconciles an installation now, to correct its drift (or for a
+// test that moved the clock). It does not count as a retry of a failure.
 func (r *Reconciler) Trigger(name string) {
-	r.mu.Lock()
-	w := r.workers[name]
-	r.mu.Unlock()
-	if w != nil {
-		w.trigger()
+	if w := r.worker(name); w != nil {
+		w.poke()
 	}
+}
+
+func (r *Reconciler) worker(name string) *worker {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.workers[name]
 }
 
 // Run follows snapshots until ctx ends; then it lets the applies under way
 // finish (within ShutdownGrace) and returns.
 func (r *Reconciler) Run(ctx context.Context) error {
+	// The inventory watch serves the applies until the last has finished.
+	invCtx, stopInventories := context.WithCancel(context.WithoutCancel(ctx))
+	invDone := make(chan struct{})
+	go func() {
+		defer close(invDone)
+		if err := r.inventories.Run(invCtx); err != nil {
+			r.log.Error("inventory watch stopped", keyError, err)
+		}
+	}()
+	defer func() { stopInventories(); <-invDone }()
 	// Workers apply with a context that outlives ctx by the grace period,
 	// so that shutdown never cuts an apply between its inventory writes.
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -178,19 +196,15 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		wg.Wait()
 	}()
 	if r.drift != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = r.drift.Run(ctx)
-		}()
+		wg.Go(func() { r.runDrift(ctx) })
 	}
-	// Removals wait for the other installations and may fail; look again
-	// every few seconds.
-	retry := time.NewTicker(10 * time.Second)
-	defer retry.Stop()
+	var retry <-chan time.Time // set while a removal waits to be tried again
 	for {
 		if snap, ok := r.snapshots.Latest(); ok {
-			r.sync(work, &wg, snap)
+			retry = nil
+			if again := r.sync(work, &wg, snap); again > 0 {
+				retry = time.After(again)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -198,51 +212,125 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		case <-r.snapshots.Updates():
 		case <-r.applied:
 			// Removals waiting for the others may go ahead.
-		case <-retry.C:
-			// Retry removals that failed; the snapshot is the same.
+		case <-retry:
 		}
 	}
 }
 
-// sync reads gitopsd.yaml of snap and starts, updates and removes workers.
-func (r *Reconciler) sync(ctx context.Context, wg *sync.WaitGroup, snap source.Snapshot) {
-	fleet, err := r.opts.Load(snap.Files)
+// runDrift runs the detector; should it stop before ctx ends, the status
+// says so.
+func (r *Reconciler) runDrift(ctx context.Context) {
+	err := r.drift.Run(ctx, r)
+	if ctx.Err() != nil {
+		return
+	}
+	if err == nil {
+		err = errors.New("stopped without an error")
+	}
+	r.log.Error("drift detection stopped; drift is seen at the next interval only", keyError, err)
 	r.mu.Lock()
-	r.status.Commit = snap.Commit
-	r.status.ConfigError = ""
+	defer r.mu.Unlock()
+	r.status.DriftError = "drift detection stopped: " + err.Error()
+}
+
+// sync reads gitopsd.yaml of snap and starts, updates and removes workers.
+// It returns when to look again at removals that failed; 0 when none did.
+func (r *Reconciler) sync(ctx context.Context, wg *sync.WaitGroup, snap source.Snapshot) time.Duration {
+	cfg, err := config.Load(snap.Files, r.opts.Name)
+	if err == nil && cfg.File == "" {
+		err = r.checkImplicit(ctx)
+	}
+	r.mu.Lock()
+	r.status.Commit, r.status.ConfigError = snap.Commit, ""
 	if err != nil {
 		r.status.ConfigError = err.Error()
+	} else if cfg.File != "" {
+		r.hadConfig = true
 	}
 	r.mu.Unlock()
 	if err != nil {
-		r.log.Error("invalid configuration; installations keep following the last valid one", keyCommit, snap.Commit, keyError, err)
-		return
+		r.logOnce(snap.Commit+err.Error(), "invalid configuration; installations keep following the last valid one", keyCommit, short(snap.Commit), keyError, err)
+		return 0
 	}
 	wanted := map[string]bool{}
-	for _, inst := range fleet.Installations {
+	for _, inst := range cfg.Installations {
 		wanted[inst.Name] = true
 		r.mu.Lock()
 		w, ok := r.workers[inst.Name]
 		if !ok {
 			w = newWorker(r, inst)
 			r.workers[inst.Name] = w
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				w.run(ctx)
-			}()
+			wg.Go(func() { w.run(ctx) })
 		}
 		r.mu.Unlock()
 		w.update(inst, snap)
 	}
-	if fleet.Implicit {
-		// Without gitopsd.yaml the repository is one installation. If the
-		// file was deleted by mistake, removing the installations it listed
-		// would prune everything, so they are only stopped.
-		r.stopUnwanted(wanted)
-		return
+	return r.removeUnwanted(ctx, wanted, snap.Commit)
+}
+
+// checkImplicit accepts a repository without gitopsd.yaml as one
+// installation only if it never had the file. One that had it and lost it
+// is a configuration error: taken as one installation, it would stop (and
+// could prune) every installation the file listed.
+func (r *Reconciler) checkImplicit(ctx context.Context) error {
+	implicit := config.Implicit(r.opts.Name).Installations[0].Name
+	r.mu.Lock()
+	had := r.hadConfig
+	var listed []string
+	for name := range r.workers {
+		listed = append(listed, name)
 	}
-	r.removeUnwanted(ctx, wanted, snap.Commit)
+	r.mu.Unlock()
+	if !had {
+		var err error
+		if listed, err = r.inventoriesOfSource(ctx, implicit); err != nil {
+			return fmt.Errorf("%s is missing, and whether the repository had one cannot be told: %w", config.FileName, err)
+		}
+		if len(listed) == 0 {
+			return nil
+		}
+	}
+	sort.Strings(listed)
+	kept := "they keep their last applied commit and drift is still corrected"
+	if !had {
+		kept = "they stay as last applied" // a restart lost what they applied
+	}
+	return fmt.Errorf("%s is missing, but the repository had one listing %v: %s; nothing is applied or pruned until the file is back. To make the repository one installation, list it in %s with path: .",
+		config.FileName, listed, kept, config.FileName)
+}
+
+// inventoriesOfSource lists the installations this source applied, but
+// except.
+func (r *Reconciler) inventoriesOfSource(ctx context.Context, except string) ([]string, error) {
+	names, err := r.inventories.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ours []string
+	for _, name := range names {
+		if name == except {
+			continue
+		}
+		inv, err := r.inventories.Load(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if inv.Source == r.opts.Source {
+			ours = append(ours, name)
+		}
+	}
+	return ours, nil
+}
+
+// logOnce logs an error once for each distinct key.
+func (r *Reconciler) logOnce(key, msg string, args ...any) {
+	r.mu.Lock()
+	first := r.logged != key
+	r.logged = key
+	r.mu.Unlock()
+	if first {
+		r.log.Error(msg, args...)
+	}
 }
 
 func (r *Reconciler) stopWorkers() {
@@ -256,19 +344,32 @@ func (r *Reconciler) stopWorkers() {
 // Status returns the current state of every installation, sorted by name.
 func (r *Reconciler) Status() Status {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	s := r.status
-	s.Installations = make([]InstallationStatus, 0, len(r.workers))
-	for name, w := range r.workers {
+	workers := make([]*worker, 0, len(r.workers))
+	for _, w := range r.workers {
+		workers = append(workers, w)
+	}
+	r.mu.Unlock()
+	// The detector is asked with no lock held: it calls Correctable.
+	s.Installations = make([]InstallationStatus, 0, len(workers))
+	for _, w := range workers {
 		st := w.snapshotStatus()
 		if r.drift != nil {
-			st.Drift = driftStatus(r.drift.Reports(name))
+			st.Drift = driftStatus(r.drift.Reports(st.Name))
+			st.DriftProblems = r.drift.Problems(st.Name)
 		}
 		s.Installations = append(s.Installations, st)
+	}
+	if r.reach != nil {
+		s.Cluster = r.reach.Status()
 	}
 	sort.Slice(s.Installations, func(i, j int) bool { return s.Installations[i].Name < s.Installations[j].Name })
 	return s
 }
+
+type noEvents struct{}
+
+func (noEvents) Event(string, string, string, string) {}
 
 // Log keys.
 const (

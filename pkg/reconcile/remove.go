@@ -2,10 +2,12 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -15,13 +17,14 @@ import (
 // down, from the cluster. Removal waits until every other installation has
 // applied commit: an object that moved to another installation (a rename)
 // then carries that installation's label, and its old owner's prune leaves
-// it alone.
-func (r *Reconciler) removeUnwanted(ctx context.Context, wanted map[string]bool, commit string) {
+// it alone. It returns when to try again after a failure; 0 when nothing
+// failed (an apply of the commit wakes a removal that waits).
+func (r *Reconciler) removeUnwanted(ctx context.Context, wanted map[string]bool, commit string) time.Duration {
 	r.stopUnwanted(wanted)
 	names, err := r.inventories.List(ctx)
 	if err != nil {
 		r.log.Error("cannot look for removed installations", keyError, err)
-		return
+		return r.removalFailed()
 	}
 	var removed []string
 	for _, name := range names {
@@ -29,29 +32,46 @@ func (r *Reconciler) removeUnwanted(ctx context.Context, wanted map[string]bool,
 			removed = append(removed, name)
 		}
 	}
-	if len(removed) == 0 {
-		return
-	}
-	if !r.allApplied(commit) {
+	if len(removed) > 0 && !r.allApplied(commit) {
 		r.mu.Lock()
-		first := r.waitLogged != commit
-		r.waitLogged = commit
+		first := r.logged != "wait "+commit
+		r.logged = "wait " + commit
 		r.mu.Unlock()
 		if first {
 			r.log.Info("removing installations once the others have applied the commit", "installations", removed, keyCommit, short(commit))
 		}
-		return
+		return 0
 	}
+	var errs []error
 	for _, name := range removed {
-		r.remove(ctx, name)
+		errs = append(errs, r.remove(ctx, name))
 	}
+	if errors.Join(errs...) != nil {
+		return r.removalFailed()
+	}
+	r.mu.Lock()
+	r.removeFailures = 0
+	r.mu.Unlock()
+	return 0
+}
+
+// removalFailed counts a failed removal and returns the backoff.
+func (r *Reconciler) removalFailed() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.removeFailures++
+	return backoff(r.opts.RetryBase, r.opts.MaxBackoff, r.removeFailures)
 }
 
 // allApplied reports whether every installation has applied commit.
 func (r *Reconciler) allApplied(commit string) bool {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	workers := make([]*worker, 0, len(r.workers))
 	for _, w := range r.workers {
+		workers = append(workers, w)
+	}
+	r.mu.Unlock()
+	for _, w := range workers {
 		if w.snapshotStatus().AppliedCommit != commit {
 			return false
 		}
@@ -87,14 +107,14 @@ func (r *Reconciler) stopUnwanted(wanted map[string]bool) {
 
 // remove prunes what a removed installation owns, if it pruned, and forgets
 // its inventory. Inventories of other repositories are left alone.
-func (r *Reconciler) remove(ctx context.Context, name string) {
+func (r *Reconciler) remove(ctx context.Context, name string) error {
 	inv, err := r.inventories.Load(ctx, name)
 	if err != nil {
 		r.log.Error("cannot read the inventory of a removed installation", keyInstallation, name, keyError, err)
-		return
+		return err
 	}
 	if inv.Source != r.opts.Source {
-		return
+		return nil
 	}
 	if inv.Prune {
 		empty, _ := render.NewObjectSet(nil)
@@ -107,14 +127,16 @@ func (r *Reconciler) remove(ctx context.Context, name string) {
 		if err != nil {
 			r.events.Event(name, corev1.EventTypeWarning, "RemoveFailed", err.Error())
 			r.log.Error("cannot prune a removed installation; retrying later", keyInstallation, name, keyError, err)
-			return
+			return err
 		}
-		r.events.Event(name, corev1.EventTypeNormal, "Removed", fmt.Sprintf("removed from %s: %s", "gitopsd.yaml", cs.Summary()))
+		r.events.Event(name, corev1.EventTypeNormal, "Removed", fmt.Sprintf("removed from %s: %s", config.FileName, cs.Summary()))
 		r.log.Info("removed installation", keyInstallation, name, keySummary, cs.Summary())
 	} else {
 		r.log.Info("forgot removed installation; prune was off, so its objects stay", keyInstallation, name, "objects", len(inv.Entries))
 	}
 	if err := r.inventories.Delete(ctx, name); err != nil {
 		r.log.Error("cannot delete the inventory of a removed installation", keyInstallation, name, keyError, err)
+		return err
 	}
+	return nil
 }

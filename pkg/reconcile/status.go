@@ -15,7 +15,9 @@ const (
 	Progressing Phase = "Progressing"
 	// Ready: the last reconcile applied every object and all are healthy.
 	Ready Phase = "Ready"
-	// Failed: the last reconcile failed; see LastError and NextRetry.
+	// Failed: the last reconcile failed, or applied objects are missing
+	// (deleted and not put back: drift held or only reported); see
+	// LastError, NotReady and NextRetry.
 	Failed Phase = "Failed"
 	// Held: a change waits for a sync window.
 	Held Phase = "Held"
@@ -25,10 +27,21 @@ const (
 type Status struct {
 	// Commit is the latest commit whose gitopsd.yaml was read.
 	Commit string `json:"commit,omitempty"`
-	// ConfigError is set while the latest commit's gitopsd.yaml is invalid;
-	// installations keep following the last valid one.
-	ConfigError   string               `json:"configError,omitempty"`
+	// ConfigError is set while the latest commit's gitopsd.yaml is invalid
+	// or missing; installations keep following the last valid one.
+	ConfigError string `json:"configError,omitempty"`
+	// Cluster is set while the API server does not answer.
+	Cluster *ClusterStatus `json:"cluster,omitempty"`
+	// DriftError is set when drift detection stopped.
+	DriftError    string               `json:"driftError,omitempty"`
 	Installations []InstallationStatus `json:"installations"`
+}
+
+// ClusterStatus is an outage of the API server.
+type ClusterStatus struct {
+	Error string `json:"error"`
+	// Since is when the outage began: the first request that got no answer.
+	Since *time.Time `json:"since"`
 }
 
 // InstallationStatus is one installation's state.
@@ -50,6 +63,9 @@ type InstallationStatus struct {
 	HeldUntil *time.Time `json:"heldUntil,omitempty"`
 	// Drift lists the objects that differ from Git now.
 	Drift []DriftStatus `json:"drift,omitempty"`
+	// DriftProblems say what keeps drift of its objects from being seen:
+	// kinds not watched and failing watches, with their causes.
+	DriftProblems []string `json:"driftProblems,omitempty"`
 }
 
 // DriftStatus is one drifted object.

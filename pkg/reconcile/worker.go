@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
@@ -15,26 +18,32 @@ import (
 )
 
 // worker reconciles one installation: one at a time, on each new commit or
-// configuration, every interval, and on retry after a failure.
+// configuration, every interval, on retry after a failure, and when drift
+// is to be corrected.
 type worker struct {
 	r      *Reconciler
-	kick   chan struct{} // buffered 1: a reconcile is wanted
+	kick   chan struct{} // buffered 1: a new commit or configuration
+	poked  chan struct{} // buffered 1: drift to correct
 	done   chan struct{} // closed by stop
 	exited chan struct{} // closed when run returns
 
 	mu         sync.Mutex
-	inst       Installation
+	inst       config.Installation
 	snap       source.Snapshot
 	status     InstallationStatus
 	failures   int
+	due        time.Time          // when the next scheduled reconcile (interval or retry) is
+	recalled   bool               // the applied commit was read from the inventory
+	healthy    *uint64            // the drift watch's event count when every object was last seen healthy
 	cancelWait context.CancelFunc // ends the health wait under way, if any
 	stopOnce   sync.Once
 }
 
-func newWorker(r *Reconciler, inst Installation) *worker {
+func newWorker(r *Reconciler, inst config.Installation) *worker {
 	return &worker{
 		r: r, inst: inst,
 		kick:   make(chan struct{}, 1),
+		poked:  make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
 		status: InstallationStatus{Name: inst.Name, Path: inst.Path, Phase: Progressing},
@@ -43,7 +52,7 @@ func newWorker(r *Reconciler, inst Installation) *worker {
 
 // update gives the worker the installation's configuration at snap; a new
 // commit ends the health wait under way and resets the backoff.
-func (w *worker) update(inst Installation, snap source.Snapshot) {
+func (w *worker) update(inst config.Installation, snap source.Snapshot) {
 	w.mu.Lock()
 	newCommit := snap.Commit != w.snap.Commit
 	changed := newCommit || !inst.Equal(w.inst)
@@ -57,13 +66,16 @@ func (w *worker) update(inst Installation, snap source.Snapshot) {
 	}
 	w.mu.Unlock()
 	if changed {
-		w.trigger()
+		signal(w.kick)
 	}
 }
 
-func (w *worker) trigger() {
+// poke asks for a reconcile to correct drift.
+func (w *worker) poke() { signal(w.poked) }
+
+func signal(ch chan struct{}) {
 	select {
-	case w.kick <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
@@ -83,50 +95,63 @@ func (w *worker) stop() {
 
 func (w *worker) run(ctx context.Context) {
 	defer close(w.exited)
-	w.recallApplied(ctx)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		poked := false
 		select {
 		case <-w.done:
 			return
 		case <-ctx.Done():
 			return
 		case <-w.kick:
+		case <-w.poked:
+			poked = true
 		case <-timer.C:
 		}
-		next := w.reconcile(ctx)
+		next := w.reconcile(ctx, poked)
+		w.mu.Lock()
+		w.due = time.Now().Add(next)
+		w.mu.Unlock()
 		timer.Reset(next)
 	}
 }
 
-// recallApplied takes the applied commit from the inventory, so that a
+// recall takes the applied commit from the inventory once, so that a
 // restarted daemon does not take what it applied before for a new commit.
-func (w *worker) recallApplied(ctx context.Context) {
+func (w *worker) recall(ctx context.Context, name string) error {
 	w.mu.Lock()
-	name := w.status.Name
+	recalled := w.recalled
 	w.mu.Unlock()
+	if recalled {
+		return nil
+	}
 	inv, err := w.r.inventories.Load(ctx, name)
-	if err != nil || inv.Source != w.r.opts.Source {
-		return
+	if err != nil {
+		return fmt.Errorf("read what installation %s applied before: %w", name, err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.status.AppliedCommit == "" {
+	w.recalled = true
+	if w.status.AppliedCommit == "" && inv.Source == w.r.opts.Source {
 		w.status.AppliedCommit = inv.Commit
 	}
+	return nil
 }
 
 // reconcile renders, applies and waits once, records the outcome, and
-// returns when to reconcile again.
-func (w *worker) reconcile(ctx context.Context) time.Duration {
+// returns when to reconcile again. poked says drift asked for it: its
+// failure is not a retry, so it leaves the backoff as it was.
+func (w *worker) reconcile(ctx context.Context, poked bool) time.Duration {
 	w.mu.Lock()
 	inst, snap := w.inst, w.snap
 	waitCtx, cancelWait := context.WithCancel(ctx)
 	w.cancelWait = cancelWait
 	w.mu.Unlock()
 	defer cancelWait()
-
+	if err := w.recall(ctx, inst.Name); err != nil {
+		return w.failed(inst, nil, err, 0, poked)
+	}
 	if ok, until := inst.Windows.Allowed(w.r.opts.Now()); !ok {
 		return w.held(inst, snap, until)
 	}
@@ -144,42 +169,119 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 		// A newer commit or configuration arrived during the health wait.
 		return 0
 	default:
-		return w.failed(inst, cs, err, elapsed)
+		return w.failed(inst, cs, err, elapsed, poked)
 	}
 }
 
 // applyOnce renders, applies and waits for health.
-func (w *worker) applyOnce(ctx, waitCtx context.Context, inst Installation, snap source.Snapshot) (*apply.ChangeSet, error) {
+func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installation, snap source.Snapshot) (*apply.ChangeSet, error) {
 	set, err := w.r.renderer.Render(ctx, snap.Files, snap.Commit, inst.Path)
 	if err != nil {
 		return nil, err
 	}
 	opts := ApplyOptions(w.r.opts.Apply, inst)
-	if w.r.drift != nil {
-		opts.Hold = w.r.drift.Holds(inst.Name)
-	}
 	req := apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: w.r.opts.Source, Commit: snap.Commit, Objects: set}
-	if w.r.drift != nil {
-		// gitopsd's own writes and prunes are not drift.
-		w.r.drift.Pause(inst.Name)
-	}
-	cs, err := w.r.applier.Apply(ctx, req, opts)
-	if w.r.drift != nil {
-		if err == nil && cs.Owned != nil {
-			w.r.drift.Track(drift.Installation{Name: inst.Name, Request: req, Options: opts, Owned: cs.Owned, Correct: inst.CorrectDrift})
-		} else {
-			w.r.drift.Resume(inst.Name)
-		}
-	}
+	cs, err := w.apply(ctx, req, opts)
 	if err != nil {
-		return nil, err
+		return cs, err
 	}
 	w.recordApply(cs)
 	if err := cs.Err(); err != nil {
 		return cs, err
 	}
+	missing := w.missing(cs)
+	if !w.needsHealthCheck(inst.Name, cs) {
+		return cs, missing
+	}
 	w.setPhase(Progressing, cs.Summary()+"; waiting for the objects to become healthy")
-	return cs, w.r.applier.Wait(waitCtx, cs, inst.Timeout)
+	var events uint64
+	watched := false
+	if w.r.drift != nil {
+		events, watched = w.r.drift.Watched(inst.Name)
+	}
+	err = w.r.applier.Wait(waitCtx, cs, inst.Timeout)
+	w.mu.Lock()
+	w.healthy = nil
+	if err == nil && watched {
+		w.healthy = &events
+	}
+	w.mu.Unlock()
+	if err == nil {
+		err = missing
+	}
+	return cs, err
+}
+
+// apply applies with drift detection paused, so that gitopsd's own writes
+// and prunes are not drift, and tells the detector what the installation
+// owns after it, even when the apply failed part way.
+func (w *worker) apply(ctx context.Context, req apply.Request, opts apply.Options) (*apply.ChangeSet, error) {
+	d := w.r.drift
+	if d == nil {
+		return w.r.applier.Apply(ctx, req, opts)
+	}
+	opts.Hold = d.Holds(req.Installation)
+	d.Pause(req.Installation)
+	cs, err := w.r.applier.Apply(ctx, req, opts)
+	if cs != nil && !cs.DryRun {
+		d.Track(drift.Applied{Request: req, Options: opts, Owned: cs.Owned})
+	} else {
+		d.Resume(req.Installation)
+	}
+	return cs, err
+}
+
+// needsHealthCheck reports whether the objects must be looked at for
+// health: after a write, and unless the drift watch has seen every kind and
+// no event of them since every object was last found healthy.
+func (w *worker) needsHealthCheck(name string, cs *apply.ChangeSet) bool {
+	counts := cs.Counts()
+	w.mu.Lock()
+	healthy := w.healthy
+	w.mu.Unlock()
+	if counts[apply.Created]+counts[apply.Configured]+counts[apply.Deleted] > 0 || healthy == nil || w.r.drift == nil {
+		return true
+	}
+	events, ok := w.r.drift.Watched(name)
+	return !ok || events != *healthy
+}
+
+// missingError lists applied objects that are not in the cluster and were
+// not put back: their drift is held or only reported.
+type missingError struct {
+	objects []NotReady
+}
+
+func (e *missingError) Error() string {
+	parts := make([]string, len(e.objects))
+	for i, o := range e.objects {
+		parts[i] = o.Object + " (" + o.Message + ")"
+	}
+	return fmt.Sprintf("%d object(s) deleted in the cluster and not put back: %s", len(e.objects), strings.Join(parts, "; "))
+}
+
+// missing returns a *missingError for the objects of cs that the apply
+// skipped and the drift detector saw deleted; nil when there are none.
+func (w *worker) missing(cs *apply.ChangeSet) error {
+	if w.r.drift == nil {
+		return nil
+	}
+	deleted := map[render.Key]bool{}
+	for _, rep := range w.r.drift.Reports(cs.Installation) {
+		if rep.Deleted {
+			deleted[rep.Key] = true
+		}
+	}
+	var out []NotReady
+	for _, c := range cs.Changes {
+		if c.Action == apply.Skipped && deleted[c.Key] {
+			out = append(out, NotReady{Object: c.Key.String(), Status: "Deleted", Message: c.Reason})
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return &missingError{objects: out}
 }
 
 func (w *worker) recordApply(cs *apply.ChangeSet) {
@@ -199,33 +301,41 @@ func (w *worker) recordApply(cs *apply.ChangeSet) {
 	w.status.LastApplyDuration = cs.Duration.Round(time.Millisecond).String()
 }
 
-func (w *worker) succeeded(inst Installation, snap source.Snapshot, cs *apply.ChangeSet, elapsed time.Duration) time.Duration {
+func (w *worker) succeeded(inst config.Installation, snap source.Snapshot, cs *apply.ChangeSet, elapsed time.Duration) time.Duration {
 	w.r.metrics.duration.WithLabelValues(inst.Name, "success").Observe(elapsed.Seconds())
 	w.r.metrics.lastSuccess.WithLabelValues(inst.Name).SetToCurrentTime()
-	w.r.log.Info("reconciled", keyInstallation, inst.Name, keyCommit, short(snap.Commit), keySummary, cs.Summary(), keyDuration, elapsed.Round(time.Millisecond))
 	w.mu.Lock()
+	newCommit := w.status.AppliedCommit != snap.Commit
 	w.failures = 0
 	w.status.AppliedCommit = snap.Commit
 	w.status.NotReady, w.status.LastError, w.status.LastErrorTime, w.status.NextRetry = nil, "", nil, nil
 	w.mu.Unlock()
+	counts := cs.Counts()
+	level := slog.LevelInfo
+	if !newCommit && counts[apply.Created]+counts[apply.Configured]+counts[apply.Deleted] == 0 {
+		level = slog.LevelDebug // a periodic reconcile that found nothing to do
+	}
+	w.r.log.Log(context.Background(), level, "reconciled", keyInstallation, inst.Name, keyCommit, short(snap.Commit), keySummary, cs.Summary(), keyDuration, elapsed.Round(time.Millisecond))
 	w.setPhase(Ready, cs.Summary())
-	select {
-	case w.r.applied <- struct{}{}:
-	default:
+	if newCommit {
+		signal(w.r.applied)
 	}
 	return inst.Interval
 }
 
 // failed records err and returns the wait before the next attempt: the
 // interval for errors a retry of the same commit cannot fix (its render
-// fails, it would prune everything, another source owns the installation,
-// or it changes immutable fields), capped exponential backoff for the rest.
-func (w *worker) failed(inst Installation, cs *apply.ChangeSet, err error, elapsed time.Duration) time.Duration {
+// fails, it would prune everything, or it changes immutable fields, or
+// objects are missing that the drift detector holds or reports), capped
+// exponential backoff for the rest, an ownership error included: it ends
+// as soon as the other owner lets go. A reconcile poked by drift that fails
+// is not a retry: the backoff and the next attempt stay as they were.
+func (w *worker) failed(inst config.Installation, cs *apply.ChangeSet, err error, elapsed time.Duration, poked bool) time.Duration {
 	w.r.metrics.duration.WithLabelValues(inst.Name, "failure").Observe(elapsed.Seconds())
 	var (
 		notReadyErr *apply.NotReadyError
 		empty       *apply.EmptyRenderError
-		owned       *apply.OwnershipError
+		missing     *missingError
 		reason      = "ApplyFailed"
 		next        time.Duration
 	)
@@ -233,16 +343,23 @@ func (w *worker) failed(inst Installation, cs *apply.ChangeSet, err error, elaps
 	switch {
 	case render.IsRenderError(err):
 		reason, next = "RenderFailed", inst.Interval
-	case errors.As(err, &empty), errors.As(err, &owned), onlyImmutable(cs):
+	case errors.As(err, &missing):
+		reason, next = "ObjectsMissing", inst.Interval
+	case errors.As(err, &empty), onlyImmutable(cs):
 		next = inst.Interval
+	case poked && w.failures > 0 && time.Until(w.due) > 0:
+		next = time.Until(w.due)
 	default:
 		w.failures++
 		next = backoff(w.r.opts.RetryBase, w.r.opts.MaxBackoff, w.failures)
 	}
-	if errors.As(err, &notReadyErr) {
+	switch {
+	case errors.As(err, &notReadyErr):
 		reason = "NotHealthy"
 		w.status.NotReady = notReady(notReadyErr)
-	} else {
+	case missing != nil:
+		w.status.NotReady = missing.objects
+	default:
 		w.status.NotReady = nil
 	}
 	now := time.Now()
@@ -258,7 +375,7 @@ func (w *worker) failed(inst Installation, cs *apply.ChangeSet, err error, elaps
 // held records that a sync window keeps changes out until until, and
 // returns when to look again. A commit not yet applied is Held; with nothing
 // to apply the phase stays.
-func (w *worker) held(inst Installation, snap source.Snapshot, until time.Time) time.Duration {
+func (w *worker) held(inst config.Installation, snap source.Snapshot, until time.Time) time.Duration {
 	now := w.r.opts.Now()
 	next := inst.Interval
 	msg := "sync window closed; no end within a year"

@@ -10,8 +10,9 @@
 // ("branch \"release\" not found in https://…", "authentication failed
 // for …") in Status; Run retries with capped exponential backoff.
 //
-// Webhook receives GitHub push events, checks their HMAC-SHA256 signature,
-// and triggers an immediate poll of the Pollers following the pushed ref.
+// Follows tells a push webhook (pkg/github's router) whether a pushed
+// repository and ref are the ones a Poller follows; Trigger asks it for a
+// round now.
 //
 // Credentials never appear in options, logs or errors: Auth names a file or
 // an environment variable to read them from at each poll.
@@ -26,10 +27,6 @@
 //	if err := metrics.Register(prometheus.DefaultRegisterer); err != nil { ... }
 //	poller, err := source.NewPoller(opts, log, metrics)
 //	if err != nil { ... }
-//
-//	hook, err := source.NewWebhook(webhookOpts, log, metrics,
-//		source.WebhookTarget{URL: opts.URL, Ref: opts.Ref, Trigger: poller})
-//	mux.Handle("POST /hooks/github", hook)
 //
 //	go poller.Run(ctx)
 //	for range poller.Updates() {

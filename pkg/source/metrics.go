@@ -9,14 +9,13 @@ import (
 
 // Metrics are the Prometheus collectors of this package. Build them once
 // with NewMetrics, register them with Register, and share them among
-// Pollers and webhooks: series are labelled by repository URL (without
+// Pollers: series are labelled by repository URL (without
 // credentials) and ref. A nil *Metrics records nothing.
 type Metrics struct {
-	lsRemote        *prometheus.CounterVec
-	fetchDuration   *prometheus.HistogramVec
-	errors          *prometheus.CounterVec
-	lastSuccess     *prometheus.GaugeVec
-	webhookRequests *prometheus.CounterVec
+	lsRemote      *prometheus.CounterVec
+	fetchDuration *prometheus.HistogramVec
+	errors        *prometheus.CounterVec
+	lastSuccess   *prometheus.GaugeVec
 }
 
 // NewMetrics builds the collectors; nothing is registered yet.
@@ -39,10 +38,6 @@ func NewMetrics() *Metrics {
 			Name: "gitopsd_source_last_success_timestamp_seconds",
 			Help: "Unix time of the last successful poll.",
 		}, []string{"url", "ref"}),
-		webhookRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gitopsd_source_webhook_requests_total",
-			Help: "Push webhook requests, by event and result (triggered, ignored, pong, unauthorized, too_large, bad_request, method_not_allowed).",
-		}, []string{"event", "result"}),
 	}
 }
 
@@ -51,7 +46,7 @@ func (m *Metrics) Collectors() []prometheus.Collector {
 	if m == nil {
 		return nil
 	}
-	return []prometheus.Collector{m.lsRemote, m.fetchDuration, m.errors, m.lastSuccess, m.webhookRequests}
+	return []prometheus.Collector{m.lsRemote, m.fetchDuration, m.errors, m.lastSuccess}
 }
 
 // Register registers every collector, reporting all failures.
@@ -86,11 +81,5 @@ func (m *Metrics) observeError(url, ref string, reason Reason) {
 func (m *Metrics) observeSuccess(url, ref string, at time.Time) {
 	if m != nil {
 		m.lastSuccess.WithLabelValues(url, ref).Set(float64(at.UnixNano()) / 1e9)
-	}
-}
-
-func (m *Metrics) observeWebhook(event, result string) {
-	if m != nil {
-		m.webhookRequests.WithLabelValues(event, result).Inc()
 	}
 }

@@ -71,10 +71,12 @@ func StartDetection(ctx context.Context, env *testenv.Env, set *objects.Set) (*D
 
 	dopts := drift.DefaultOptions()
 	dopts.OnReport = d.record
-	d.detector = drift.NewDetector(meta, manager, manager, reportOnly{}, nil, drift.NewMetrics(), log, dopts)
+	if d.detector, err = drift.NewDetector(drift.Deps{Metadata: meta, Mapper: manager, Checker: manager, Log: log}, dopts); err != nil {
+		return nil, err
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { _ = d.detector.Run(runCtx); close(done) }()
+	go func() { _ = d.detector.Run(runCtx, nil); close(done) }()
 	d.stop = func() { cancel(); <-done }
 
 	var owned []inventory.Entry
@@ -92,7 +94,7 @@ func StartDetection(ctx context.Context, env *testenv.Env, set *objects.Set) (*D
 
 // track tells the detector what the installation owns after an apply.
 func (d *Detection) track(owned []inventory.Entry) {
-	d.detector.Track(drift.Installation{Name: d.req.Installation, Request: d.req, Options: d.opts, Owned: owned, Correct: false})
+	d.detector.Track(drift.Applied{Request: d.req, Options: d.opts, Owned: owned})
 }
 
 // applySet applies set as the installation named by its prefix, with the
@@ -180,9 +182,3 @@ func (d *Detection) waitReport(ctx context.Context, key render.Key, timeout time
 		}
 	}
 }
-
-// reportOnly is the corrector of a report-only installation: never asked.
-type reportOnly struct{}
-
-func (reportOnly) Correctable(string) (bool, string) { return false, "report only" }
-func (reportOnly) Trigger(string)                    {}

@@ -119,11 +119,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(workDir)
 	bin := opts.Gitopsd
+	report.Build = "the binary given with -gitopsd"
 	if bin == "" {
 		fmt.Fprintln(stderr, "steadybench: building gitopsd")
-		if bin, err = buildGitopsd(ctx, workDir); err != nil {
+		var commit string
+		if bin, commit, err = buildGitopsd(ctx, workDir); err != nil {
 			return err
 		}
+		report.Build = "built from this repository at " + commit
 	}
 	for _, n := range opts.Sizes {
 		err := onPlanes(ctx, stderr, report, func(env, idle *testenv.Env) error {

@@ -203,17 +203,22 @@ func freeAddr() (string, error) {
 }
 
 // buildGitopsd builds the daemon from the gitopsd module this module
-// replaces, as `make build` does, into dir.
-func buildGitopsd(ctx context.Context, dir string) (string, error) {
+// replaces, as `make build` does, into dir, and says which commit of the
+// repository it was built from.
+func buildGitopsd(ctx context.Context, dir string) (bin, commit string, err error) {
 	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/gitopsd/gitopsd").Output()
 	if err != nil {
-		return "", fmt.Errorf("find the gitopsd module: %w", err)
+		return "", "", fmt.Errorf("find the gitopsd module: %w", err)
 	}
-	bin := filepath.Join(dir, "gitopsd")
+	module := strings.TrimSpace(string(out))
+	bin = filepath.Join(dir, "gitopsd")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gitopsd")
-	cmd.Dir = strings.TrimSpace(string(out))
+	cmd.Dir = module
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build gitopsd: %w: %s", err, out)
+		return "", "", fmt.Errorf("go build gitopsd: %w: %s", err, out)
 	}
-	return bin, nil
+	if commit, err = git(ctx, module, "describe", "--always", "--dirty"); err != nil {
+		return "", "", err
+	}
+	return bin, commit, nil
 }

@@ -25,6 +25,8 @@ const Title = "Steady-state benchmark"
 // Report is what a run measured, and where.
 type Report struct {
 	results.Machine
+	// Build says where the daemon came from, such as the commit.
+	Build           string
 	PerInstallation int
 	Results         []Result
 	// Flux is Flux's interval cost from the apply benchmark, per size.
@@ -207,9 +209,9 @@ func (r *Report) Markdown() string {
 
 // method says what was run and how it was measured.
 func (r *Report) method() string {
-	return fmt.Sprintf(`The real `+"`gitopsd run`"+`, built from this repository, follows a Git
-repository on disk (branch main, polled hourly) whose `+"`gitopsd.yaml`"+` lists one
-installation per %d objects, each a directory of plain YAML reconciled
+	return fmt.Sprintf(`The real `+"`gitopsd run`"+` (%s) follows a Git
+repository on disk (branch main, polled hourly) whose `+"`gitopsd.yaml`"+` lists
+one installation per %d objects, each a directory of plain YAML reconciled
 every interval, with the other defaults (drift corrected, prune on). The
 objects are those of the apply benchmark: 1%% Namespaces, the rest an even
 mix of ConfigMaps, Secrets, headless Services, ServiceAccounts,
@@ -247,5 +249,5 @@ read again at the end of the window; the whole life's peak is the larger.
 The Go heap and goroutines are the daemon's `+"`/metrics`"+` at the end; RssFile
 is mostly the executable's pages. The daemon runs with its own GOGC and
 no GOMEMLIMIT.
-`, r.PerInstallation, settleQuiet, settleTimeout)
+`, r.Build, r.PerInstallation, settleQuiet, settleTimeout)
 }

@@ -9,6 +9,7 @@ import (
 
 func sampleReport() *Report {
 	return &Report{
+		Build:           "built from this repository at 00bece8",
 		PerInstallation: 1000,
 		Results: []Result{
 			{
@@ -73,6 +74,7 @@ func TestMarkdown(t *testing.T) {
 	md := sampleReport().Markdown()
 	for _, want := range []string{
 		"# Steady-state benchmark\n",
+		"The real `gitopsd run` (built from this repository at 00bece8) follows",
 		// per reconcile, by verb: get, list, watch, create, update, patch, delete, dry run, discovery, other, all
 		"| 5000 | 5 | 8 | 30 | 1.0 | 8.6 | 0.1 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 9.7 |",
 		"| 5000 | gitopsd | 3m0s | 30 | 258 | 2 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 290 |",

@@ -11,7 +11,10 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X github.com/gitopsd/gitopsd/internal/app.version=$(VERSION) \
 	-X github.com/gitopsd/gitopsd/internal/app.commit=$(COMMIT)
 
-.PHONY: demo build tools test cluster bench
+KUSTOMIZE_VERSION := v5.8.1
+KUSTOMIZE := $(CACHE_DIR)/bin/kustomize-$(KUSTOMIZE_VERSION)/kustomize
+
+.PHONY: demo build tools test cluster bench corpus
 
 ## demo: start a local cluster, run gitopsd against examples/repo, show the loop
 demo: tools build
@@ -40,3 +43,9 @@ bench: tools
 	cd bench && go run ./cmd/applybench $(BENCH_FLAGS)
 	cd bench && go run ./cmd/driftbench $(DRIFT_BENCH_FLAGS)
 	cd bench && go run ./cmd/steadybench $(STEADY_BENCH_FLAGS)
+
+## corpus: compare `gitopsd render` with `kustomize build` $(KUSTOMIZE_VERSION) on the kustomizations in CORPUS=<dir> (kept outside the repository; see its compare.py)
+corpus: build
+	@test -n "$(CORPUS)" || { echo "usage: make corpus CORPUS=<directory holding compare.py and the cases>"; exit 2; }
+	@test -x "$(KUSTOMIZE)" || GOBIN="$(dir $(KUSTOMIZE))" go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	python3 "$(CORPUS)/compare.py" bin/gitopsd "$(KUSTOMIZE)" "$(CORPUS)"

@@ -174,11 +174,11 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		return nil, err
 	}
 	opts := reconcile.DefaultOptions()
-	opts.Source, opts.Name = d.flags.src.repo+"@"+d.flags.src.ref, d.flags.src.name()
+	opts.Source, opts.Name = d.poller.Identity(), d.flags.src.name()
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
 	d.reconciler, err = reconcile.New(reconcile.Deps{
-		Snapshots: d.poller, Renderer: render.NewRenderer(d.flags.src.render), Applier: manager, Inventories: inventories,
+		Snapshots: d.poller, Renderer: render.NewRenderer(d.flags.src.render, d.log), Applier: manager, Inventories: inventories,
 		Drift: detector, Events: events, Metrics: metrics, Log: d.log, Reachability: reach,
 	}, opts)
 	if err != nil {

@@ -30,22 +30,53 @@ type sourceStatus struct {
 	LastError           string     `json:"lastError,omitempty"`
 	LastErrorTime       *time.Time `json:"lastErrorTime,omitempty"`
 	ConsecutiveFailures int        `json:"consecutiveFailures,omitempty"`
-	NextPoll            *time.Time `json:"nextPoll,omitempty"`
+	// FailingSince is when the first of the failed rounds began.
+	FailingSince *time.Time `json:"failingSince,omitempty"`
+	// PollingSince is when the look at the repository under way began.
+	PollingSince *time.Time `json:"pollingSince,omitempty"`
+	NextPoll     *time.Time `json:"nextPoll,omitempty"`
 }
 
 func newSourceStatus(s source.Status) *sourceStatus {
-	out := &sourceStatus{URL: s.URL, Ref: s.Ref, Commit: s.Commit, ConsecutiveFailures: s.ConsecutiveFailures}
-	if !s.LastSuccess.IsZero() {
-		out.LastSuccess = &s.LastSuccess
-	}
+	out := &sourceStatus{URL: s.URL, Ref: s.Ref, Commit: s.Commit, ConsecutiveFailures: s.ConsecutiveFailures,
+		LastSuccess: timeOrNil(s.LastSuccess), FailingSince: timeOrNil(s.FailingSince),
+		PollingSince: timeOrNil(s.PollingSince), NextPoll: timeOrNil(s.NextPoll)}
 	if s.LastError != nil {
 		out.LastError = s.LastError.Error()
 		out.LastErrorTime = &s.LastErrorTime
 	}
-	if !s.NextPoll.IsZero() {
-		out.NextPoll = &s.NextPoll
-	}
 	return out
+}
+
+// timeOrNil leaves a zero time out of the JSON.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// sourceLine says which commit the daemon holds, and whether a look at the
+// repository is under way or failing, and since when.
+func sourceLine(src *sourceStatus, now time.Time) string {
+	line := fmt.Sprintf("repository %s @ %s: commit %s", src.URL, src.Ref, short(src.Commit))
+	if src.PollingSince != nil {
+		line += "; looking at the repository " + since(*src.PollingSince, now)
+	}
+	if src.LastError != "" {
+		start := src.LastErrorTime
+		if src.FailingSince != nil {
+			start = src.FailingSince
+		}
+		line += fmt.Sprintf("; failing %s, %d round(s): %s", since(*start, now), src.ConsecutiveFailures, src.LastError)
+	}
+	return line
+}
+
+// since reads "for 1m30s (since 2026-11-30T10:00:00Z)", as the cluster's
+// outage does.
+func since(t, now time.Time) string {
+	return fmt.Sprintf("for %s (since %s)", now.Sub(t).Round(time.Second), t.UTC().Format(time.RFC3339))
 }
 
 func (d *daemon) statusHandler() http.Handler {
@@ -112,12 +143,8 @@ func fetchStatus(ctx context.Context, url string) ([]byte, error) {
 
 // printStatus prints the source and one row per installation.
 func printStatus(out io.Writer, s *statusResponse, now time.Time) {
-	if src := s.Source; src != nil {
-		fmt.Fprintf(out, "repository %s @ %s: commit %s", src.URL, src.Ref, short(src.Commit))
-		if src.LastError != "" {
-			fmt.Fprintf(out, " (last poll failed %s ago: %s)", ago(src.LastErrorTime, now), src.LastError)
-		}
-		fmt.Fprintln(out)
+	if s.Source != nil {
+		fmt.Fprintln(out, sourceLine(s.Source, now))
 	}
 	if !s.Leading {
 		fmt.Fprintln(out, "standby: another replica holds the lease and applies")

@@ -61,6 +61,9 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 		return nil, err
 	}
 	prev, items, live := p.prev, p.items, p.live
+	if err := m.refuseClaimed(ctx, req, items, live, opts.Concurrency); err != nil {
+		return nil, err
+	}
 	var (
 		mu    sync.Mutex
 		diffs []ObjectDiff

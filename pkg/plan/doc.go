@@ -12,7 +12,7 @@
 // nothing is written. The text and JSON renderings here, a pull request
 // comment elsewhere, all render the same value.
 //
-//	p, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(opts), Differ: manager})
+//	p, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(opts, log), Differ: manager})
 //	pl, err := p.Plan(ctx, plan.Request{Head: snapshot})
 //	err = plan.WriteText(os.Stdout, pl)
 //	if s := pl.Summary(); s.Failed() { ... } else if s.Changes() { ... }

@@ -133,7 +133,7 @@ func (w *worker) recall(ctx context.Context, name string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.recalled = true
-	if w.status.AppliedCommit == "" && inv.Source == w.r.opts.Source {
+	if w.status.AppliedCommit == "" && source.SameIdentity(inv.Source, w.r.opts.Source) {
 		w.status.AppliedCommit = inv.Commit
 	}
 	return nil
@@ -180,7 +180,7 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installatio
 		return nil, err
 	}
 	opts := ApplyOptions(w.r.opts.Apply, inst)
-	req := apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: w.r.opts.Source, Commit: snap.Commit, Objects: set}
+	req := apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: w.r.opts.Source, Fleet: w.r.fleetNames(), Commit: snap.Commit, Objects: set}
 	cs, err := w.apply(ctx, req, opts)
 	if err != nil {
 		return cs, err

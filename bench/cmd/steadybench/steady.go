@@ -121,7 +121,7 @@ func Measure(ctx context.Context, env, idle *testenv.Env, run Run, progress io.W
 		return res, err
 	}
 	defer d.stop()
-	fmt.Fprintf(progress, "steadybench: %d objects: waiting for %d installations to be Ready at %.12s\n", run.Objects, res.Installations, fleet.Commit)
+	fmt.Fprintf(progress, "steadybench: %d objects: waiting for %s to be Ready at %.12s\n", run.Objects, plural(res.Installations, "installation"), fleet.Commit)
 	if err := d.sync(ctx, api, before, fleet, run.SyncTimeout, &res); err != nil {
 		return res, fmt.Errorf("%w\n%s", err, d.logTail())
 	}

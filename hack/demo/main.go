@@ -124,7 +124,8 @@ func run() error {
 	d.show(d.gitopsd, "status", "--server", "http://"+d.addr)
 
 	fmt.Printf(`
-Everything keeps running. In another terminal, try:
+Everything keeps running. The status page: http://%s/
+In another terminal, try:
 
   export KUBECONFIG=%s
   %s get all -n mattermost-staging
@@ -138,7 +139,7 @@ Everything keeps running. In another terminal, try:
 
 The daemon logs to %s.
 Press Ctrl-C to stop the daemon and the cluster.
-`, d.kubeconfig, d.kubectl, d.gitopsd, d.addr, d.addr, d.fleet, d.gitopsd, daemon.log)
+`, d.addr, d.kubeconfig, d.kubectl, d.gitopsd, d.addr, d.addr, d.fleet, d.gitopsd, daemon.log)
 	<-ctx.Done()
 	fmt.Println("\nstopping gitopsd and the local cluster ...")
 	return nil

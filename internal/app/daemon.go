@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/internal/leader"
 	"github.com/gitopsd/gitopsd/internal/modules"
+	"github.com/gitopsd/gitopsd/internal/web"
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/github"
@@ -185,7 +186,9 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		stopEvents()
 		return nil, err
 	}
-	d.mux.Handle("GET /api/v1/installations", d.statusHandler())
+	if err := web.Register(d.mux, d.status, web.DefaultOptions()); err != nil {
+		return nil, err
+	}
 	return modules.ServiceFunc(func(ctx context.Context) error {
 		defer stopEvents()
 		return d.reconcile(ctx)

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"net/http/cgi"
@@ -93,27 +92,4 @@ func TestStatusShowsAHungRepository(t *testing.T) {
 	d.waitFor(4*gitTimeout, "recovery", func(s *statusResponse) bool {
 		return s.Source != nil && s.Source.LastError == "" && s.Source.FailingSince == nil
 	})
-}
-
-// TestSourceLine renders the source part of `gitopsd status`.
-func TestSourceLine(t *testing.T) {
-	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	at := func(d time.Duration) *time.Time { t := now.Add(-d); return &t }
-	for _, tc := range []struct {
-		src  sourceStatus
-		want string
-	}{
-		{sourceStatus{URL: "https://example.com/fleet.git", Ref: "main", Commit: "0123456789abcdef"},
-			"repository https://example.com/fleet.git @ main: commit 0123456789ab"},
-		{sourceStatus{URL: "u", Ref: "main", PollingSince: at(42 * time.Second)},
-			"repository u @ main: commit -; looking at the repository for 42s (since 2026-11-30T11:59:18Z)"},
-		{sourceStatus{URL: "u", Ref: "main", Commit: "abc", LastError: "poll u: timed out after 1m0s", LastErrorTime: at(time.Minute), FailingSince: at(5 * time.Minute), ConsecutiveFailures: 3, PollingSince: at(10 * time.Second)},
-			"repository u @ main: commit abc; looking at the repository for 10s (since 2026-11-30T11:59:50Z); failing for 5m0s (since 2026-11-30T11:55:00Z), 3 round(s): poll u: timed out after 1m0s"},
-	} {
-		var out bytes.Buffer
-		printStatus(&out, &statusResponse{Source: &tc.src, Leading: true}, now)
-		if got, _, _ := strings.Cut(out.String(), "\n"); got != tc.want {
-			t.Errorf("source line\n got %s\nwant %s", got, tc.want)
-		}
-	}
 }

@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/render"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -41,7 +43,8 @@ var replicasWriters = []struct {
 }
 
 // TestIgnoredReplicasStayWhoeverScales ignores /spec/replicas and scales
-// the Deployment to 7 each way replicas change, under both drift policies.
+// the Deployment to 7 each way replicas change, under both drift policies:
+// the watch sees no change of what gitopsd manages, so nothing is checked.
 // Then kubectl patches the image, which is drift: its report, and its
 // correction, come after the scale was seen. No report names replicas, and
 // replicas stay 7, through the correction and a periodic reconcile.
@@ -56,6 +59,9 @@ func TestIgnoredReplicasStayWhoeverScales(t *testing.T) {
 				l := newLoop(t, correct, opts, deployment)
 				waitFor(t, "the watches to sync", func() bool { return l.synced() })
 				w.scale(l)
+				if cached, expected := l.watched(); cached != expected {
+					t.Errorf("the watch sees the scale as a change: fields %s, applied %s", cached, expected)
+				}
 				l.kubectl("patch", "deployment/web", "-p", `{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.28"}]}}}}`)
 				r := l.waitReport("web", 0)
 				if !contains(r.Fields, image) {
@@ -103,4 +109,31 @@ func (l *loop) image() string {
 		l.t.Fatal(err)
 	}
 	return d.Spec.Template.Spec.Containers[0].Image
+}
+
+// watched waits until the watch holds the Deployment as it is now, and
+// returns the fields hash it holds and the one last applied.
+func (l *loop) watched() (cached, expected string) {
+	l.t.Helper()
+	d, err := env.Client.AppsV1().Deployments(l.ns).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	key := render.Key{Group: "apps", Kind: "Deployment", Namespace: l.ns, Name: "web"}
+	waitFor(l.t, "the watch to see the Deployment's last write", func() bool {
+		l.detector.mu.Lock()
+		defer l.detector.mu.Unlock()
+		w := l.detector.watches[schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}]
+		if w == nil {
+			return false
+		}
+		obj, ok, _ := w.informer.GetStore().GetByKey(l.ns + "/web")
+		if !ok || obj.(*metav1.PartialObjectMetadata).ResourceVersion != d.ResourceVersion {
+			return false
+		}
+		_, cached = w.summary(obj.(*metav1.PartialObjectMetadata))
+		expected = l.detector.installations[l.req.Installation].expected[key]
+		return true
+	})
+	return cached, expected
 }

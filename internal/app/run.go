@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/source"
 )
 
 // runFlags are the flags of `gitopsd run`.
@@ -73,13 +74,19 @@ func (f *runFlags) validate() error {
 	return nil
 }
 
-// leaseName is --leader-election-id, or one derived from the repository and
-// ref so that daemons following different repositories do not block each other.
+// leaseName is --leader-election-id, or one derived from the source's
+// identity: daemons following different repositories do not block each
+// other, and daemons following one repository and ref elect on one Lease
+// however each spells them (see source.Identity).
 func (f *runFlags) leaseName() string {
 	if f.leaderElectionID != "" {
 		return f.leaderElectionID
 	}
-	sum := sha256.Sum256([]byte(f.src.repo + "\x00" + f.src.ref))
+	id, err := source.Identity(f.src.repo, f.src.ref)
+	if err != nil {
+		id = f.src.repo + "\x00" + f.src.ref // the poller refuses it, saying why
+	}
+	sum := sha256.Sum256([]byte(id))
 	return "gitopsd-" + hex.EncodeToString(sum[:5])
 }
 

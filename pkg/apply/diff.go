@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/pmezard/go-difflib/difflib"
 	"golang.org/x/sync/errgroup"
@@ -23,12 +24,15 @@ import (
 
 // ObjectDiff is what applying would do to one object.
 type ObjectDiff struct {
-	Key    render.Key
-	Action Action // Created, Configured, Deleted or Failed
+	Key render.Key
+	// Action is Created, Configured, Deleted or Failed; or Skipped for an
+	// object that left Git and that prune would keep, such as a Namespace
+	// holding objects of another installation.
+	Action Action
 	// Diff is a unified diff from the live object to the object after a
 	// server-side dry run; Secret values are masked.
 	Diff string
-	// Reason explains a Failed diff.
+	// Reason explains a Failed or Skipped diff.
 	Reason string
 	// SecretKeys says, for a Secret, which keys of its data the change
 	// adds, changes or removes, and nothing of their values.
@@ -52,8 +56,8 @@ const (
 
 // Diff compares req with the cluster through server-side dry runs and
 // returns the objects that applying would create, change or (with
-// opts.Prune) delete. Unlike Apply it reads every object: it is for people,
-// not for the reconcile loop.
+// opts.Prune) delete, or keep though they left Git. Unlike Apply it reads
+// every object: it is for people, not for the reconcile loop.
 func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]ObjectDiff, error) {
 	opts = opts.withDefaults()
 	p, err := m.plan(ctx, req, opts)
@@ -85,15 +89,48 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	sortDiffs(diffs, items)
 	if opts.Prune {
-		for _, e := range stale(prev, items) {
-			if l := live[e.Key()]; l != nil && l.Annotations[AnnotationPrune] != disabled {
-				diffs = append(diffs, ObjectDiff{Key: e.Key(), Action: Deleted})
+		pruned, err := m.prunePreview(ctx, req.Installation, stale(prev, items), live, opts.Concurrency)
+		if err != nil {
+			return nil, err
+		}
+		diffs = append(diffs, pruned...)
+	}
+	return diffs, nil
+}
+
+// prunePreview says what prune would do with the stale entries, deciding
+// as prune does (pruneCheck), in their order: Deleted, or Skipped with the
+// reason when prune would keep the object and try again, as it keeps a
+// Namespace that holds objects of another installation. Objects prune
+// would leave in place and forget are left out, as they change nothing.
+func (m *Manager) prunePreview(ctx context.Context, installation string, entries []inventory.Entry, live map[render.Key]*metav1.PartialObjectMetadata, concurrency int) ([]ObjectDiff, error) {
+	diffs := make([]*ObjectDiff, len(entries))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(concurrency)
+	for i, e := range entries {
+		g.Go(func() error {
+			c, keep, _, _ := m.pruneCheck(gctx, installation, e, live[e.Key()])
+			switch {
+			case c.Action == Failed:
+				return c.Err
+			case c.Action == Deleted || keep:
+				diffs[i] = &ObjectDiff{Key: c.Key, Action: c.Action, Reason: c.Reason}
 			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var out []ObjectDiff
+	for _, d := range diffs {
+		if d != nil {
+			out = append(out, *d)
 		}
 	}
-	sortDiffs(diffs, items)
-	return diffs, nil
+	return out, nil
 }
 
 // diffItem dry-runs one object; nil means no change.
@@ -135,9 +172,13 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 	if current == nil {
 		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, after, it.key), SecretKeys: secretKeys(it.key, nil, after)}, nil
 	}
+	// Apply leaves ignored fields as they are (see takeOverPatch), whatever
+	// the dry run did to them.
+	ignored := it.ignored()
+	ignored.keepLive(after.Object, current.Object)
 	d := unified(current, after, it.key)
 	// The dry run cannot show the take-over of kubectl's fields; say it.
-	if fields, managers := fieldsToTakeOver(current); len(fields) > 0 {
+	if fields, managers := fieldsToTakeOver(current, current.Object, ignored); len(fields) > 0 {
 		d = fmt.Sprintf("# set by %s and not in Git, so removed: %s\n", strings.Join(managers, ", "), strings.Join(fields, ", ")) + d
 	}
 	if d == "" {

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
 	"k8s.io/utils/ptr"
 )
 
@@ -60,40 +61,9 @@ func (m *Manager) pruneOne(ctx context.Context, installation string, e inventory
 }
 
 func (m *Manager) pruneDecision(ctx context.Context, installation string, e inventory.Entry, live *metav1.PartialObjectMetadata, dryRun bool) (Change, bool) {
-	c := Change{Key: e.Key(), Version: e.Version, Action: Deleted}
-	gvk := schema.GroupVersionKind{Group: e.Group, Version: e.Version, Kind: e.Kind}
-	mapping, err := m.entryMapping(gvk)
-	var unknown *UnknownKindError
-	if errors.As(err, &unknown) {
-		c.Action, c.Reason = Skipped, "already gone: its kind is no longer served"
-		return c, false
-	}
-	if err != nil {
-		c.Action, c.Reason, c.Err = Failed, err.Error(), err
-		return c, false
-	}
-	client := m.metadata.Resource(mapping.Resource).Namespace(e.Namespace)
-	if live == nil {
-		// Not listed under the label: gone, or relabelled by someone.
-		live, err = client.Get(ctx, e.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			c.Action, c.Reason = Skipped, "already gone"
-			return c, false
-		case err != nil:
-			c.Action, c.Reason, c.Err = Failed, apiMessage(err), fmt.Errorf("prune %s: %w", c.Key, err)
-			return c, false
-		case live.Labels[LabelInstallation] != installation:
-			c.Action, c.Reason = Skipped, fmt.Sprintf("no longer labelled %s=%s; left in place", LabelInstallation, installation)
-			return c, false
-		}
-	}
-	if live.Annotations[AnnotationPrune] == disabled {
-		c.Action, c.Reason = Skipped, "prune disabled by annotation "+AnnotationPrune+"; left in place"
-		return c, false
-	}
-	if c, held := m.holdsOthers(ctx, c, installation); held {
-		return c, true
+	c, keep, client, live := m.pruneCheck(ctx, installation, e, live)
+	if c.Action != Deleted {
+		return c, keep
 	}
 	opts := metav1.DeleteOptions{
 		PropagationPolicy: ptr.To(metav1.DeletePropagationBackground),
@@ -106,6 +76,49 @@ func (m *Manager) pruneDecision(ctx context.Context, installation string, e inve
 		c.Action, c.Reason, c.Err = Failed, apiMessage(err), fmt.Errorf("prune %s: %w", c.Key, err)
 	}
 	return c, false
+}
+
+// pruneCheck decides, for prune and for Diff's preview of it, whether the
+// stale entry e is to be deleted: then c is Deleted, with the client and
+// the live object to delete. Otherwise c says why not (Skipped or Failed),
+// and keep says to keep the entry and try again at the next apply.
+func (m *Manager) pruneCheck(ctx context.Context, installation string, e inventory.Entry, live *metav1.PartialObjectMetadata) (c Change, keep bool, client metadata.ResourceInterface, _ *metav1.PartialObjectMetadata) {
+	c = Change{Key: e.Key(), Version: e.Version, Action: Deleted}
+	gvk := schema.GroupVersionKind{Group: e.Group, Version: e.Version, Kind: e.Kind}
+	mapping, err := m.entryMapping(gvk)
+	var unknown *UnknownKindError
+	if errors.As(err, &unknown) {
+		c.Action, c.Reason = Skipped, "already gone: its kind is no longer served"
+		return c, false, nil, nil
+	}
+	if err != nil {
+		c.Action, c.Reason, c.Err = Failed, err.Error(), err
+		return c, false, nil, nil
+	}
+	client = m.metadata.Resource(mapping.Resource).Namespace(e.Namespace)
+	if live == nil {
+		// Not listed under the label: gone, or relabelled by someone.
+		live, err = client.Get(ctx, e.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			c.Action, c.Reason = Skipped, "already gone"
+			return c, false, nil, nil
+		case err != nil:
+			c.Action, c.Reason, c.Err = Failed, apiMessage(err), fmt.Errorf("prune %s: %w", c.Key, err)
+			return c, false, nil, nil
+		case live.Labels[LabelInstallation] != installation:
+			c.Action, c.Reason = Skipped, fmt.Sprintf("no longer labelled %s=%s; left in place", LabelInstallation, installation)
+			return c, false, nil, nil
+		}
+	}
+	if live.Annotations[AnnotationPrune] == disabled {
+		c.Action, c.Reason = Skipped, "prune disabled by annotation "+AnnotationPrune+"; left in place"
+		return c, false, nil, nil
+	}
+	if c, held := m.holdsOthers(ctx, c, installation); held {
+		return c, true, nil, nil
+	}
+	return c, false, client, live
 }
 
 // holdsOthers keeps a CustomResourceDefinition or a Namespace whose

@@ -14,6 +14,7 @@ import (
 // apply, and watches the kinds it owns.
 func (d *Detector) Track(a Applied) {
 	kinds, unwatched := d.resources(a.Owned) // discovery, outside the lock
+	d.setIgnore(a.name(), a.Options.Ignore)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	name := a.name()
@@ -93,6 +94,7 @@ func (d *Detector) recheck(name string, st *state) {
 
 // Forget stops watching an installation.
 func (d *Detector) Forget(name string) {
+	d.setIgnore(name, nil)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.installations, name)

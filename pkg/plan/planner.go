@@ -196,7 +196,7 @@ func (p *Planner) diff(ctx context.Context, in *Installation, req apply.Request,
 		if o.Action == "" {
 			o.Action, o.Reason = Refuse, fmt.Sprintf("unexpected outcome %q: %s", d.Action, d.Reason)
 		}
-		if o.Action != Delete {
+		if o.Action != Delete && o.Action != Keep {
 			changed++
 		}
 		in.Objects = append(in.Objects, o)
@@ -209,6 +209,7 @@ var actions = map[apply.Action]Action{
 	apply.Configured: Change,
 	apply.Deleted:    Delete,
 	apply.Failed:     Refuse,
+	apply.Skipped:    Keep,
 }
 
 // only keeps the installation called name in head and base, or all when

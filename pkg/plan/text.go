@@ -49,6 +49,8 @@ func writeInstallation(b *bufio.Writer, in *Installation) {
 			fmt.Fprintf(b, "# %s: %s would be changed%s\n%s", in.Name, key, secretKeys(o), o.Diff)
 		case Delete:
 			fmt.Fprintf(b, "# %s: %s would be pruned\n", in.Name, key)
+		case Keep:
+			fmt.Fprintf(b, "# %s: %s would be kept: %s\n", in.Name, key, o.Reason)
 		default:
 			fmt.Fprintf(b, "# %s: %s would be refused: %s\n", in.Name, key, o.Reason)
 		}

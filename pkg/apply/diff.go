@@ -53,11 +53,15 @@ const (
 // Diff compares req with the cluster through server-side dry runs and
 // returns the objects that applying would create, change or (with
 // opts.Prune) delete. Unlike Apply it reads every object: it is for people,
-// not for the reconcile loop.
+// not for the reconcile loop. Like Apply, it refuses an installation that
+// another source owns with an *OwnershipError.
 func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]ObjectDiff, error) {
 	opts = opts.withDefaults()
 	p, err := m.plan(ctx, req, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := ownedBy(req, p.prev); err != nil {
 		return nil, err
 	}
 	prev, items, live := p.prev, p.items, p.live
@@ -121,6 +125,11 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 	})
 	if namespaceMissing(err, it.key.Namespace) && it.namespaceInSet {
 		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key), SecretKeys: secretKeys(it.key, nil, it.object())}, nil
+	}
+	if immutable(err) && it.src.GetAnnotations()[AnnotationRecreate] == "true" && current != nil {
+		// Apply would delete and create it again: show Git's object.
+		d := "# the change touches an immutable field: deleted and created again (" + AnnotationRecreate + ")\n" + unified(current, it.object(), it.key)
+		return &ObjectDiff{Key: it.key, Action: Configured, Diff: d, SecretKeys: secretKeys(it.key, current, it.object())}, nil
 	}
 	if err != nil {
 		reason := apiMessage(err)

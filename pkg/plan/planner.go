@@ -76,6 +76,10 @@ type Request struct {
 	Base *source.Snapshot
 	// Installation limits the plan to one installation; empty plans all.
 	Installation string
+	// Source is who applies the repository: the repository and ref a
+	// daemon follows. An installation whose inventory another source owns
+	// is refused, as applying it would be. Empty claims nothing.
+	Source string
 }
 
 // Plan renders the installations of req.Head and dry-runs them against the
@@ -156,7 +160,7 @@ func (p *Planner) installation(ctx context.Context, req Request, spec Spec, base
 		}
 		return in, true
 	}
-	p.diff(ctx, &in, apply.Request{Installation: spec.Name, Namespace: spec.Namespace, Commit: req.Head.Commit, Objects: set}, spec.Apply)
+	p.diff(ctx, &in, apply.Request{Installation: spec.Name, Namespace: spec.Namespace, Source: req.Source, Commit: req.Head.Commit, Objects: set}, spec.Apply)
 	return in, true
 }
 
@@ -173,14 +177,19 @@ func (p *Planner) removal(ctx context.Context, req Request, spec Spec) Installat
 	in := Installation{Name: spec.Name, Path: spec.Path, Namespace: spec.Namespace, Reason: Removed}
 	opts := spec.Apply
 	opts.AllowEmpty = true
-	p.diff(ctx, &in, apply.Request{Installation: spec.Name, Namespace: spec.Namespace, Commit: req.Head.Commit, Objects: &render.ObjectSet{}}, opts)
+	p.diff(ctx, &in, apply.Request{Installation: spec.Name, Namespace: spec.Namespace, Source: req.Source, Commit: req.Head.Commit, Objects: &render.ObjectSet{}}, opts)
 	return in
 }
 
 // diff asks the cluster what applying req would change.
 func (p *Planner) diff(ctx context.Context, in *Installation, req apply.Request, opts apply.Options) {
 	diffs, err := p.deps.Differ.Diff(ctx, req, opts)
-	if err != nil {
+	var owned *apply.OwnershipError
+	switch {
+	case errors.As(err, &owned):
+		in.Refused = err.Error()
+		return
+	case err != nil:
 		in.Error = err.Error()
 		return
 	}

@@ -362,7 +362,7 @@ func TestNewRefusesMissingDeps(t *testing.T) {
 func TestRefusedByOwnerAndRecreated(t *testing.T) {
 	f := newFixture(t)
 	files := map[string]string{
-		fleetFile:      "- {name: theirs, path: theirs}\n- {name: ours, path: ours}\n",
+		fleetFile:       "- {name: theirs, path: theirs}\n- {name: ours, path: ours}\n",
 		"theirs/a.yaml": configMap("theirs", "a: b"),
 		"ours/a.yaml":   configMap("frozen", "a: b") + "immutable: true\n",
 	}

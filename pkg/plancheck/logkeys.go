@@ -1,0 +1,13 @@
+package plancheck
+
+// Log keys of this package.
+const (
+	logKeyErr     = "error"
+	logKeyPR      = "pull_request"
+	logKeyHead    = "head_commit"
+	logKeyBase    = "base_commit"
+	logKeyState   = "state"
+	logKeySummary = "summary"
+	logKeyTook    = "took"
+	logKeyContext = "status_context"
+)

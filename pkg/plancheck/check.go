@@ -181,4 +181,3 @@ func orGone(repo string) string {
 	}
 	return repo
 }
-

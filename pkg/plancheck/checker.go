@@ -40,10 +40,10 @@ type Planner interface {
 }
 
 var (
-	_ GitHub                     = (*github.Client)(nil)
-	_ Fetcher                    = (*source.Poller)(nil)
-	_ Base                       = (*source.Poller)(nil)
-	_ Planner                    = (*plan.Planner)(nil)
+	_ GitHub                    = (*github.Client)(nil)
+	_ Fetcher                   = (*source.Poller)(nil)
+	_ Base                      = (*source.Poller)(nil)
+	_ Planner                   = (*plan.Planner)(nil)
 	_ github.PullRequestHandler = (*Checker)(nil)
 )
 

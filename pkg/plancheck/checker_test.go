@@ -429,4 +429,3 @@ func TestNothingToChangeNoComment(t *testing.T) {
 		t.Errorf("%d comments", len(got))
 	}
 }
-

@@ -33,6 +33,7 @@ type runFlags struct {
 	concurrency         int
 	logLevel, logFormat string
 	pprof               bool
+	plan                planFlags
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -53,6 +54,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.BoolVar(&f.pprof, "enable-pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP server")
+	f.plan.register(fs)
 }
 
 func (f *runFlags) validate() error {

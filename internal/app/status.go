@@ -85,7 +85,7 @@ func runStatus(ctx context.Context, args []string, out, errOut io.Writer) error 
 		return fmt.Errorf("read status from %s: %w", serverURL, err)
 	}
 	printStatus(out, &resp, time.Now())
-	return nil
+	return printPlans(ctx, out, strings.TrimRight(serverURL, "/"))
 }
 
 func fetchStatus(ctx context.Context, url string) ([]byte, error) {

@@ -273,22 +273,20 @@ func (b *blockingPlanner) Plan(ctx context.Context, req plan.Request) (*plan.Pla
 // objects not shown, and a status description within 140 characters.
 func TestFiveThousandObjects(t *testing.T) {
 	const n = 5000
-	var before, after strings.Builder
+	var objects strings.Builder
 	for i := range n {
-		name := fmt.Sprintf("cm-%05d", i)
-		before.WriteString(configMap(name, "k: v1"))
-		after.WriteString(configMap(name, "k: v2"))
+		objects.WriteString(configMap(fmt.Sprintf("cm-%05d", i), "k: v"))
 	}
-	files := mainFiles()
-	files["big/objects.yaml"] = before.String()
-	files["gitopsd.yaml"] = fleet + "  - name: big\n    path: big\n    namespace: NS\n"
-	f := newFixture(t, files, nil)
-	pr := f.openPR("change", map[string]string{"big/objects.yaml": after.String()}, nil)
+	f := newFixture(t, mainFiles(), nil)
+	pr := f.openPR("change", map[string]string{
+		"gitopsd.yaml":     fleet + "  - name: big\n    path: big\n    namespace: NS\n",
+		"big/objects.yaml": objects.String(),
+	}, nil)
 	start := time.Now()
 	f.deliver("opened", pr, webhookSecret)
-	st := f.waitStatus(pr.GetHead().GetSHA())
+	st := f.waitStatusFor(pr.GetHead().GetSHA(), 5*time.Minute)
 	t.Logf("5000 objects planned and posted in %s", time.Since(start))
-	if st.GetState() != "success" || st.GetDescription() != "0 to create, 5000 to change, 0 to delete" {
+	if st.GetState() != "success" || st.GetDescription() != "5000 to create, 0 to change, 0 to delete" {
 		t.Fatalf("status %s %q", st.GetState(), st.GetDescription())
 	}
 	comments := f.comments(pr.GetNumber())
@@ -299,11 +297,11 @@ func TestFiveThousandObjects(t *testing.T) {
 	if n := len([]rune(body)); n >= 65536 {
 		t.Fatalf("comment of %d characters", n)
 	}
-	if !strings.Contains(body, "**0 to create, 5000 to change, 0 to delete, 0 unchanged**") {
+	if !strings.Contains(body, "📝 **5000 to create, 0 to change, 0 to delete, 0 unchanged**") {
 		t.Errorf("no summary:\n%s", body[:500])
 	}
 	shown := strings.Count(body, "<details>")
-	if !strings.Contains(body, fmt.Sprintf("**%d of 5000 objects are not shown**", n-shown)) || !strings.Contains(body, "--ref refs/pull/1/head --base main`") {
+	if shown == 0 || !strings.Contains(body, fmt.Sprintf("**%d of 5000 objects are not shown**", n-shown)) || !strings.Contains(body, "--ref refs/pull/1/head --base main`") {
 		t.Errorf("the comment does not say how many objects are not shown (%d shown):\n%s", shown, body[len(body)-500:])
 	}
 }

@@ -47,6 +47,9 @@ func (p *planFlags) enabled() bool { return p.tokenFile != "" || p.tokenEnv != "
 func (p *planFlags) clientOptions(repo string) (github.Options, error) {
 	opts := github.DefaultOptions()
 	opts.APIURL, opts.TokenFile, opts.TokenEnv, opts.Repository = p.apiURL, p.tokenFile, p.tokenEnv, p.repository
+	// A check writes three times (pending, the comment, the result): let
+	// one check's writes out at once, spaced by a second over time.
+	opts.WriteBurst = 3
 	if opts.Repository == "" {
 		name, err := github.RepositoryOf(repo, p.apiURL)
 		if err != nil {

@@ -35,7 +35,8 @@ test: tools
 cluster: tools
 	go run ./hack/cluster
 
-## bench: measure the apply engine against kubectl and Flux, drift detection and daemon memory; writes bench/RESULTS.md
+## bench: measure the apply engine against kubectl and Flux, drift detection, daemon memory and pull request plan checks; writes bench/RESULTS.md
 bench: tools
 	cd bench && go run ./cmd/applybench $(BENCH_FLAGS)
 	cd bench && go run ./cmd/driftbench $(DRIFT_BENCH_FLAGS)
+	cd bench && go run ./cmd/planbench $(PLAN_BENCH_FLAGS)

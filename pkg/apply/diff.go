@@ -65,6 +65,10 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 		return nil, err
 	}
 	prev, items, live := p.prev, p.items, p.live
+	listed, err := m.listLabelled(ctx, req.Installation, items, live, opts.Concurrency)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		mu    sync.Mutex
 		diffs []ObjectDiff
@@ -73,7 +77,7 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 	g.SetLimit(opts.Concurrency)
 	for _, it := range items {
 		g.Go(func() error {
-			d, err := m.diffItem(gctx, it)
+			d, err := m.diffItem(gctx, it, listed[it.key])
 			if err != nil || d == nil {
 				return err
 			}
@@ -97,8 +101,9 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 	return diffs, nil
 }
 
-// diffItem dry-runs one object; nil means no change.
-func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
+// diffItem dry-runs one object, live as listed when it carries the
+// installation's label (else read); nil means no change.
+func (m *Manager) diffItem(ctx context.Context, it *item, listed *unstructured.Unstructured) (*ObjectDiff, error) {
 	if it.decided() && it.change.Action == Failed {
 		return &ObjectDiff{Key: it.key, Action: Failed, Reason: it.change.Reason}, nil
 	}
@@ -110,11 +115,15 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key), SecretKeys: secretKeys(it.key, nil, it.object())}, nil
 	}
 	client := m.resource(it.mapping, it.key.Namespace)
-	current, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		current = nil
-	} else if err != nil {
-		return nil, fmt.Errorf("read %s: %w", it.key, err)
+	current := listed
+	if current == nil {
+		var err error
+		current, err = client.Get(ctx, it.key.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			current = nil
+		} else if err != nil {
+			return nil, fmt.Errorf("read %s: %w", it.key, err)
+		}
 	}
 	data, err := json.Marshal(it.object().Object)
 	if err != nil {

@@ -46,10 +46,22 @@ func (c *Checker) check(ctx context.Context, pr github.PullRequest, since time.T
 		return outcome{state: Skipped, description: fmt.Sprintf("from a fork (%s): not planned unless --plan-fork-prs", orGone(pr.HeadRepository))}
 	}
 	st := github.Status{SHA: pr.HeadSHA, Context: c.opts.StatusContext(), TargetURL: c.planURL(pr.Number)}
-	if out, ok := c.post(ctx, st, github.Pending, "planning against the live cluster"); !ok {
+	// The pending status goes out while the plan is made; the result waits
+	// for it.
+	pending := make(chan outcome, 1)
+	go func() {
+		out, ok := c.post(ctx, st, github.Pending, "planning against the live cluster")
+		if ok {
+			out.state = Planning
+		}
+		pending <- out
+	}()
+	planStart := time.Now()
+	pl, state, description := c.plan(ctx, pr)
+	planned := time.Since(planStart)
+	if out := <-pending; out.state != Planning {
 		return out
 	}
-	pl, state, description := c.plan(ctx, pr)
 	if ctx.Err() != nil {
 		return outcome{superseded: true}
 	}
@@ -75,7 +87,8 @@ func (c *Checker) check(ctx context.Context, pr github.PullRequest, since time.T
 	}
 	took := time.Since(since)
 	c.deps.Metrics.duration.Observe(took.Seconds())
-	log.Info("pull request planned", logKeyState, state, logKeySummary, description, logKeyBase, out.base, logKeyTook, took.Round(time.Millisecond))
+	log.Info("pull request planned", logKeyState, state, logKeySummary, description, logKeyBase, out.base,
+		logKeyTook, took.Round(time.Millisecond), logKeyPlanning, planned.Round(time.Millisecond))
 	return out
 }
 

@@ -9,5 +9,7 @@ const (
 	logKeyState   = "state"
 	logKeySummary = "summary"
 	logKeyTook    = "took"
-	logKeyContext = "status_context"
+	// logKeyPlanning is the part of took spent fetching and planning.
+	logKeyPlanning = "planning"
+	logKeyContext  = "status_context"
 )

@@ -1,16 +1,29 @@
-# gitopsd in a container: `docker build -t gitopsd .` then see deploy/.
+# gitopsd in a container, for those who build with Docker:
+#   docker build --build-arg VERSION=v1.2.0 --build-arg COMMIT=$(git rev-parse HEAD) -t gitopsd .
+# `make image` builds the same image without a Docker engine. Both lay out
+# the files with the same code (hack/image, internal/image), and declare the
+# same user, entrypoint, environment and labels (internal/image checks that
+# this file agrees with it).
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath \
-    -ldflags "-s -w -X github.com/gitopsd/gitopsd/internal/app.version=${VERSION}" \
-    -o /out/gitopsd ./cmd/gitopsd
+ARG COMMIT=
+ARG CREATED=0
+RUN go run ./hack/image -version="${VERSION}" -commit="${COMMIT}" -created="${CREATED}" -rootfs=/rootfs
 
-FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/gitopsd /usr/local/bin/gitopsd
-USER nonroot:nonroot
+FROM scratch
+COPY --from=build /rootfs /
+COPY --from=build --chown=65532:65532 /rootfs/home/nonroot /home/nonroot
+ARG VERSION=dev
+ARG COMMIT=
+LABEL org.opencontainers.image.title="gitopsd" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${COMMIT}" \
+      org.opencontainers.image.source="https://github.com/gitopsd/gitopsd"
+ENV PATH=/usr/local/bin HOME=/home/nonroot
+USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/gitopsd"]
 CMD ["run"]

@@ -148,7 +148,8 @@ func run() error {
 	}
 
 	fmt.Printf(`
-Everything keeps running. In another terminal, try:
+Everything keeps running. The status page: http://%s/
+In another terminal, try:
 
   export KUBECONFIG=%s
   %s get all -n mattermost-staging
@@ -162,7 +163,7 @@ Everything keeps running. In another terminal, try:
 
 The daemon logs to %s.
 Press Ctrl-C to stop the daemon and the cluster.
-`, d.kubeconfig, d.kubectl, d.gitopsd, d.addr, d.addr, d.fleet, d.gitopsd, daemon.log)
+`, d.addr, d.kubeconfig, d.kubectl, d.gitopsd, d.addr, d.addr, d.fleet, d.gitopsd, daemon.log)
 	<-ctx.Done()
 	fmt.Println("\nstopping gitopsd and the local cluster ...")
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/internal/leader"
 	"github.com/gitopsd/gitopsd/internal/modules"
+	"github.com/gitopsd/gitopsd/internal/web"
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/github"
@@ -183,18 +184,20 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		return nil, err
 	}
 	opts := reconcile.DefaultOptions()
-	opts.Source, opts.Name = d.flags.src.repo+"@"+d.flags.src.ref, d.flags.src.name()
+	opts.Source, opts.Name = d.poller.Identity(), d.flags.src.name()
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
 	d.reconciler, err = reconcile.New(reconcile.Deps{
-		Snapshots: d.poller, Renderer: render.NewRenderer(d.flags.src.render), Applier: manager, Inventories: inventories,
+		Snapshots: d.poller, Renderer: render.NewRenderer(d.flags.src.render, d.log), Applier: manager, Inventories: inventories,
 		Drift: detector, Events: events, Metrics: metrics, Log: d.log, Reachability: reach,
 	}, opts)
 	if err != nil {
 		stopEvents()
 		return nil, err
 	}
-	d.mux.Handle("GET /api/v1/installations", d.statusHandler())
+	if err := web.Register(d.mux, d.status, web.DefaultOptions()); err != nil {
+		return nil, err
+	}
 	return modules.ServiceFunc(func(ctx context.Context) error {
 		defer stopEvents()
 		return d.reconcile(ctx)

@@ -42,11 +42,11 @@ func runDiff(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	snap, err := loadSnapshot(ctx, &sel.src, log)
+	snap, dir, err := loadSnapshot(ctx, &sel.src, log)
 	if err != nil {
 		return err
 	}
-	planner, err := plan.New(plan.Deps{Load: planLoader(sel.src.name()), Renderer: render.NewRenderer(sel.src.render), Differ: m})
+	planner, err := plan.New(plan.Deps{Load: planLoader(sel.src.name(), dir), Renderer: render.NewRenderer(sel.src.render, log), Differ: m})
 	if err != nil {
 		return err
 	}
@@ -67,10 +67,10 @@ func runDiff(ctx context.Context, args []string, out, errOut io.Writer) error {
 }
 
 // planLoader reads gitopsd.yaml for the planner; a repository without one
-// is the installation called name.
-func planLoader(name string) plan.Loader {
+// is the installation called name, as is a --dir at dir (see loadSnapshot).
+func planLoader(name, dir string) plan.Loader {
 	return func(files fs.FS) ([]plan.Spec, error) {
-		cfg, err := config.Load(files, name)
+		cfg, err := loadConfig(files, name, dir)
 		var ce *config.Error
 		if errors.As(err, &ce) {
 			msg := ce.Err.Error()

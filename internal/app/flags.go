@@ -69,7 +69,7 @@ type sourceFlags struct {
 func (s *sourceFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.repo, "repo", "", "Git repository URL (https://, ssh://, user@host:path, file:// or a local path)")
 	fs.StringVar(&s.ref, "ref", "main", "branch, tag (refs/tags/NAME) or commit SHA to follow")
-	fs.StringVar(&s.dir, "dir", "", "render a local directory as it is instead of a repository")
+	fs.StringVar(&s.dir, "dir", "", "use the local directory `DIR` as it is instead of a repository: a fleet's root (with gitopsd.yaml), or one kustomization, built as kustomize build builds it")
 	fs.StringVar(&s.cacheDir, "cache-dir", defaultCacheDir("repos"), "where fetched repositories are kept between runs")
 	fs.DurationVar(&s.timeout, "git-timeout", source.DefaultOptions().Timeout, "how long one look at the repository (ls-remote and fetch) may take")
 	s.render = render.DefaultOptions()

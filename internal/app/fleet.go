@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 
 	"github.com/gitopsd/gitopsd/pkg/config"
@@ -21,27 +22,50 @@ type fleet struct {
 // loadFleet fetches the repository (or reads the directory) once and parses
 // its gitopsd.yaml.
 func loadFleet(ctx context.Context, s *sourceFlags, log *slog.Logger) (*fleet, error) {
-	snap, err := loadSnapshot(ctx, s, log)
+	snap, dir, err := loadSnapshot(ctx, s, log)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.Load(snap.Files, s.name())
+	cfg, err := loadConfig(snap.Files, s.name(), dir)
 	if err != nil {
 		return nil, err
 	}
 	return &fleet{snapshot: snap, config: cfg}, nil
 }
 
-// loadSnapshot fetches the repository or reads the directory.
-func loadSnapshot(ctx context.Context, s *sourceFlags, log *slog.Logger) (source.Snapshot, error) {
-	if s.dir != "" {
-		return source.DirSnapshot(s.dir)
+// loadSnapshot fetches the repository or reads --dir. A --dir is a fleet's
+// root (with gitopsd.yaml, whose installations are chosen as in a
+// repository), or one kustomization (or directory of manifests) built as
+// `kustomize build` builds it: within the Git work tree that holds it, or
+// the file system outside one, so that it reaches its bases in parent
+// directories. Then dir is its path in the snapshot; otherwise it is empty.
+func loadSnapshot(ctx context.Context, s *sourceFlags, log *slog.Logger) (snap source.Snapshot, dir string, err error) {
+	if s.dir == "" {
+		poller, err := source.NewPoller(s.options(), log, source.NewMetrics())
+		if err != nil {
+			return source.Snapshot{}, "", err
+		}
+		snap, err := poller.Poll(ctx)
+		return snap, "", err
 	}
-	poller, err := source.NewPoller(s.options(), log, source.NewMetrics())
-	if err != nil {
-		return source.Snapshot{}, err
+	if snap, err = source.DirSnapshot(s.dir); err != nil {
+		return source.Snapshot{}, "", err
 	}
-	return poller.Poll(ctx)
+	if _, err := fs.Stat(snap.Files, config.FileName); err == nil {
+		return snap, "", nil
+	}
+	return source.WorkTreeSnapshot(s.dir)
+}
+
+// loadConfig reads gitopsd.yaml, or makes the one installation at dir when
+// dir is not empty.
+func loadConfig(files fs.FS, name, dir string) (*config.Config, error) {
+	if dir == "" {
+		return config.Load(files, name)
+	}
+	cfg := config.Implicit(name)
+	cfg.Installations[0].Path = dir
+	return cfg, nil
 }
 
 // installations returns the installation called name, or all when name is empty.
@@ -95,7 +119,7 @@ func (s *selection) each(ctx context.Context, log *slog.Logger, fn func(inst con
 	if err != nil {
 		return err
 	}
-	r := render.NewRenderer(s.src.render)
+	r := render.NewRenderer(s.src.render, log)
 	for _, inst := range insts {
 		set, err := f.render(ctx, r, inst)
 		if err != nil {

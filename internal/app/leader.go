@@ -5,6 +5,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/internal/leader"
 	"github.com/gitopsd/gitopsd/internal/modules"
+	"k8s.io/apimachinery/pkg/util/rand"
 )
 
 // initLeader builds the leader election; with it off there is nothing to
@@ -18,6 +19,10 @@ func (d *daemon) initLeader(context.Context) (modules.Service, error) {
 	}
 	opts := leader.DefaultOptions()
 	opts.Namespace, opts.Name, opts.LeaseDuration = d.flags.leaderElectionNS, d.flags.leaseName(), d.flags.leaseDuration
+	if d.flags.podName != "" {
+		// In a pod (POD_NAME from the Downward API), the Lease names it.
+		opts.Identity = d.flags.podName + "_" + rand.String(6)
+	}
 	elector, err := leader.New(d.client, d.log, opts)
 	if err != nil {
 		return nil, err

@@ -44,19 +44,20 @@ func runPlan(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	req := plan.Request{Installation: sel.installation}
-	if req.Head, err = headSnapshot(ctx, &sel.src, base, log); err != nil {
+	var dir string
+	if req.Head, dir, err = headSnapshot(ctx, &sel.src, base, log); err != nil {
 		return err
 	}
 	if base != "" {
 		b := sel.src
 		b.ref = base
-		snap, err := loadSnapshot(ctx, &b, log)
+		snap, _, err := loadSnapshot(ctx, &b, log)
 		if err != nil {
 			return fmt.Errorf("base: %w", err)
 		}
 		req.Base, req.Source = &snap, sourceOf(sel.src.repo, base)
 	}
-	planner, err := plan.New(plan.Deps{Load: planLoader(sel.src.name()), Renderer: render.NewRenderer(sel.src.render), Differ: m})
+	planner, err := plan.New(plan.Deps{Load: planLoader(sel.src.name(), dir), Renderer: render.NewRenderer(sel.src.render, log), Differ: m})
 	if err != nil {
 		return err
 	}
@@ -76,10 +77,11 @@ func runPlan(ctx context.Context, args []string, out, errOut io.Writer) error {
 	return nil
 }
 
-// headSnapshot reads the directory, or fetches --ref: a branch, tag or
-// commit as a poller follows it, any other ref (refs/pull/N/head) by
-// fetching it beside the base branch (main when none is given).
-func headSnapshot(ctx context.Context, s *sourceFlags, base string, log *slog.Logger) (source.Snapshot, error) {
+// headSnapshot reads the directory (see loadSnapshot), or fetches --ref:
+// a branch, tag or commit as a poller follows it, any other ref
+// (refs/pull/N/head) by fetching it beside the base branch (main when none
+// is given).
+func headSnapshot(ctx context.Context, s *sourceFlags, base string, log *slog.Logger) (source.Snapshot, string, error) {
 	if _, err := source.ParseRef(s.ref); err == nil || s.dir != "" || !strings.HasPrefix(s.ref, "refs/") {
 		return loadSnapshot(ctx, s, log)
 	}
@@ -90,9 +92,10 @@ func headSnapshot(ctx context.Context, s *sourceFlags, base string, log *slog.Lo
 	}
 	poller, err := source.NewPoller(follow.options(), log, source.NewMetrics())
 	if err != nil {
-		return source.Snapshot{}, err
+		return source.Snapshot{}, "", err
 	}
-	return poller.FetchRef(ctx, s.ref, "")
+	snap, err := poller.FetchRef(ctx, s.ref, "")
+	return snap, "", err
 }
 
 // sourceOf names the owner a daemon following ref of repo records in its

@@ -107,12 +107,12 @@ func (d *daemon) initPlan(context.Context) (modules.Service, error) {
 	renderOpts.Commits = opts.Workers + 1 // the base and a head per worker
 	forkOpts := renderOpts
 	forkOpts.AllowRemote, forkOpts.AllowHelm = false, false
-	load := planLoader(d.flags.src.name())
-	planner, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(renderOpts), Differ: manager})
+	load := planLoader(d.flags.src.name(), "")
+	planner, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(renderOpts, d.log), Differ: manager})
 	if err != nil {
 		return nil, err
 	}
-	forkPlanner, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(forkOpts), Differ: manager})
+	forkPlanner, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(forkOpts, d.log), Differ: manager})
 	if err != nil {
 		return nil, err
 	}
@@ -251,4 +251,13 @@ func get(ctx context.Context, url string) (int, []byte, error) {
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
 	return res.StatusCode, body, err
+}
+
+// oneLine folds s onto one line of at most n characters.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

@@ -33,6 +33,7 @@ type runFlags struct {
 	concurrency         int
 	logLevel, logFormat string
 	pprof               bool
+	podName             string // $POD_NAME in a pod: the Lease names the holder by it
 	plan                planFlags
 }
 
@@ -41,12 +42,12 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	f.kube.register(fs)
 	fs.StringVar(&f.targets, "target", "all", "comma-separated modules to run (see -list-targets)")
 	fs.BoolVar(&f.listTargets, "list-targets", false, "print the targets and their dependencies, and exit")
-	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "address of the HTTP server: /healthz, /readyz, /metrics, /api/v1/installations, POST /hooks/github")
+	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "address of the HTTP server: the status page (/), /healthz, /readyz, /metrics, /api/v1/installations, POST /hooks/github")
 	fs.DurationVar(&f.src.interval, "interval", time.Minute, "how often to poll the repository")
 	fs.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret; without it the webhook (POST /hooks/github) is off")
 	fs.BoolVar(&f.leaderElect, "leader-elect", inCluster(), "hold a Lease so that only one replica applies (default true in a cluster)")
 	fs.StringVar(&f.leaderElectionID, "leader-election-id", "", "name of the Lease (default derived from the repository and ref)")
-	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", inventory.DefaultNamespace, "namespace of the Lease")
+	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", envOr("POD_NAMESPACE", inventory.DefaultNamespace), "namespace of the Lease (default $POD_NAMESPACE in a pod)")
 	fs.DurationVar(&f.leaseDuration, "leader-election-lease-duration", 15*time.Second, "how long a dead leader's Lease blocks a standby")
 	fs.DurationVar(&f.maxBackoff, "max-backoff", 5*time.Minute, "longest wait between retries of a failed reconcile")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 30*time.Second, "how long an apply under way may finish after SIGTERM")
@@ -54,6 +55,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.BoolVar(&f.pprof, "enable-pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP server")
+	f.podName = os.Getenv("POD_NAME")
 	f.plan.register(fs)
 }
 
@@ -126,6 +128,15 @@ func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// envOr is the environment variable name, or def when it is unset or
+// empty. POD_NAME and POD_NAMESPACE come from the Downward API (deploy/).
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 // inCluster reports whether gitopsd runs in a pod without a kubeconfig.

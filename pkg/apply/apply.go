@@ -1,14 +1,17 @@
 package apply
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,18 +29,22 @@ import (
 func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*ChangeSet, error) {
 	start := time.Now()
 	opts = opts.withDefaults()
+	req.Source = source.NormalizeIdentity(req.Source)
 	p, err := m.plan(ctx, req, opts)
 	if err != nil {
 		return nil, err
 	}
 	prev, items, live := p.prev, p.items, p.live
-	if req.Source != "" && prev.Source != "" && prev.Source != req.Source {
-		return nil, &OwnershipError{Installation: req.Installation, Owner: prev.Source, Source: req.Source}
+	if err := ownedBy(req, prev); err != nil {
+		return nil, err
 	}
 	if len(req.Objects.Objects) == 0 && len(prev.Entries) > 0 && opts.Prune && !opts.AllowEmpty {
 		return nil, &EmptyRenderError{Installation: req.Installation, Owned: len(prev.Entries)}
 	}
 	decide(items, prev.Index(), live, opts)
+	if err := m.refuseClaimed(ctx, req, items, live, opts.Concurrency); err != nil {
+		return nil, err
+	}
 
 	if !opts.DryRun {
 		if err := m.savePending(ctx, prev, items, req.Source); err != nil {
@@ -173,12 +180,14 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 	}
 	action := Configured
 	switch {
+	case it.takenFrom != "":
+		reason = cmp.Or(reason, "taken over from installation "+it.takenFrom)
 	case it.live == nil && !applied.GetCreationTimestamp().Time.Before(start.Add(-time.Second)):
 		action = Created
 	case it.live != nil && applied.GetResourceVersion() == it.live.ResourceVersion && reason == "":
 		action = Unchanged
 	}
-	if opts.DryRun && it.live == nil {
+	if opts.DryRun && it.live == nil && it.takenFrom == "" {
 		action = Created
 	}
 	it.change = Change{Key: it.key, Version: it.gvk.Version, Action: action, Reason: reason}
@@ -189,31 +198,56 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 	}
 }
 
-// takeOver hands gitopsd the fields of the managers listed in takeOver. The
-// managed fields are read afresh and the patch is conditional on them, so
-// that another manager's write since the plan is never overwritten.
+// takeOver hands gitopsd the fields of kubectl's managers (see
+// takeOverManagers). The managed fields are read afresh and the patch is
+// conditional on them, so that another manager's write since the plan is
+// never overwritten; when one comes in between, the take-over starts again
+// from a new read, a few times. A failure is returned with its cause.
 func (m *Manager) takeOver(ctx context.Context, it *item) error {
-	if patch, _ := takeOverPatch(it.live, ""); patch == nil {
-		return nil // nothing to take over: no extra read
-	}
-	client := m.metadata.Resource(it.mapping.Resource).Namespace(it.key.Namespace)
-	fresh, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
+	patch, err := takeOverPatch(it.live, "")
 	if err != nil {
 		return fmt.Errorf("take over fields of %s: %w", it.key, err)
 	}
-	patch, err := takeOverPatch(fresh, fresh.ResourceVersion)
-	if err != nil || patch == nil {
-		return err
+	if patch == nil {
+		return nil // nothing to take over: no extra read
 	}
-	_, err = m.resource(it.mapping, it.key.Namespace).Patch(ctx, it.key.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("take over fields of %s: %w", it.key, err)
+	client := m.metadata.Resource(it.mapping.Resource).Namespace(it.key.Namespace)
+	var (
+		failed   error
+		failedAt string // the resource version the failed patch was conditional on
+	)
+	for attempt := 0; ; attempt++ {
+		fresh, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err != nil:
+			return fmt.Errorf("take over fields of %s: %w", it.key, err)
+		case failed != nil && fresh.ResourceVersion == failedAt:
+			// Nobody wrote in between: the API server refused the patch.
+			return fmt.Errorf("take over fields of %s from %s: %w", it.key, strings.Join(kubectlManagers(fresh), ", "), failed)
+		case attempt == takeOverAttempts:
+			return fmt.Errorf("take over fields of %s from %s: another writer changed the object during each of %d attempts: %w",
+				it.key, strings.Join(kubectlManagers(fresh), ", "), attempt, failed)
+		}
+		patch, err := takeOverPatch(fresh, fresh.ResourceVersion)
+		if err != nil {
+			return fmt.Errorf("take over fields of %s: %w", it.key, err)
+		}
+		if patch == nil {
+			return nil
+		}
+		_, err = m.resource(it.mapping, it.key.Namespace).Patch(ctx, it.key.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
+		if err == nil || apierrors.IsNotFound(err) {
+			return nil
+		}
+		failed, failedAt = err, fresh.ResourceVersion
 	}
-	return nil
 }
+
+// takeOverAttempts bounds the take-overs started again because another
+// writer changed the object in between.
+const takeOverAttempts = 3
 
 // recreate deletes the live object, waits until it is gone, and applies it
 // anew.

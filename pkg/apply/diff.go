@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 	"github.com/pmezard/go-difflib/difflib"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -57,6 +58,7 @@ const (
 // another source owns with an *OwnershipError.
 func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]ObjectDiff, error) {
 	opts = opts.withDefaults()
+	req.Source = source.NormalizeIdentity(req.Source)
 	p, err := m.plan(ctx, req, opts)
 	if err != nil {
 		return nil, err
@@ -65,6 +67,9 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 		return nil, err
 	}
 	prev, items, live := p.prev, p.items, p.live
+	if err := m.refuseClaimed(ctx, req, items, live, opts.Concurrency); err != nil {
+		return nil, err
+	}
 	listed, err := m.listLabelled(ctx, req.Installation, items, live, opts.Concurrency)
 	if err != nil {
 		return nil, err

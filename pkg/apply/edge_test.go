@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/source"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -160,7 +161,7 @@ func TestAnotherSourcesInstallationIsRefused(t *testing.T) {
 	other.Source, other.Objects = "https://example.com/other.git@main", f.objects(configMap("b", "k: v"))
 	_, err := f.manager.Apply(ctx, other, DefaultOptions())
 	var owned *OwnershipError
-	if !errors.As(err, &owned) || !strings.Contains(err.Error(), "belongs to the gitopsd following https://example.com/fleet.git@main") {
+	if !errors.As(err, &owned) || !strings.Contains(err.Error(), "belongs to the gitopsd following //example.com/fleet@refs/heads/main") {
 		t.Fatalf("a second source: %v", err)
 	}
 	if _, err := f.get(configMaps, f.ns, "a"); err != nil {
@@ -171,8 +172,39 @@ func TestAnotherSourcesInstallationIsRefused(t *testing.T) {
 	if _, err := f.manager.Apply(ctx, cli, DefaultOptions()); err != nil {
 		t.Fatal(err)
 	}
-	if inv, _ := f.store.Load(ctx, "app"); inv.Source != req.Source {
+	if inv, _ := f.store.Load(ctx, "app"); inv.Source != "//example.com/fleet@refs/heads/main" {
 		t.Errorf("a command-line apply changed the owner to %q", inv.Source)
+	}
+}
+
+// TestOneSourceSpelledTwoWaysOwnsItsInstallation takes over, with the ssh
+// spelling of a repository and the full name of its branch, an inventory
+// an earlier version recorded with the raw https flags: it is the same
+// source, so it applies, and the inventory records the normalised identity.
+func TestOneSourceSpelledTwoWaysOwnsItsInstallation(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.store.Save(ctx, &inventory.Inventory{Installation: "app", Source: "https://GitHub.com/example/fleet.git@main"}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := source.Identity("git@github.com:example/fleet", "refs/heads/main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{Installation: "app", Namespace: f.ns, Source: id, Objects: f.objects(configMap("a", "k: v"))}
+	cs, err := f.manager.Apply(ctx, req, DefaultOptions())
+	if err != nil || cs.Err() != nil {
+		t.Fatalf("the same source spelled another way: %v, %v", err, cs.Err())
+	}
+	if inv, _ := f.store.Load(ctx, "app"); inv.Source != "//github.com/example/fleet@refs/heads/main" {
+		t.Errorf("the inventory records %q, want the normalised identity", inv.Source)
+	}
+	f.requests.Reset()
+	if _, err := f.manager.Apply(ctx, req, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if _, writes := f.requests.Counts(); writes != 0 {
+		t.Errorf("a no-op apply after the identity was recorded wrote %d times: %v", writes, f.requests.Log())
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -67,7 +68,7 @@ func (e *OwnershipError) Error() string {
 // ownedBy refuses req when the inventory prev records another source as
 // the installation's owner; a request without a source claims nothing.
 func ownedBy(req Request, prev *inventory.Inventory) error {
-	if req.Source != "" && prev.Source != "" && prev.Source != req.Source {
+	if req.Source != "" && prev.Source != "" && !source.SameIdentity(prev.Source, req.Source) {
 		return &OwnershipError{Installation: req.Installation, Owner: prev.Source, Source: req.Source}
 	}
 	return nil

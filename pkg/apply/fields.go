@@ -78,6 +78,17 @@ var takeOverManagers = []string{
 	"kubectl-replace", "kubectl-create", "before-first-apply",
 }
 
+// kubectlManagers lists the takeOverManagers that own fields of obj.
+func kubectlManagers(obj metav1.Object) []string {
+	var managers []string
+	for _, f := range obj.GetManagedFields() {
+		if slices.Contains(takeOverManagers, f.Manager) && !slices.Contains(managers, f.Manager) {
+			managers = append(managers, f.Manager)
+		}
+	}
+	return managers
+}
+
 // takeOverPatch returns a JSON patch that hands the fields of the
 // takeOverManagers to gitopsd, so that applying removes those of them Git
 // no longer sets; with resourceVersion, the patch applies only to that

@@ -62,7 +62,7 @@ func (f *fixture) objects(manifests ...string) *render.ObjectSet {
 	for i, m := range manifests {
 		repo[fmt.Sprintf("m%03d.yaml", i)] = &fstest.MapFile{Data: []byte(strings.ReplaceAll(m, "NS", f.ns))}
 	}
-	set, err := render.NewRenderer(render.DefaultOptions()).Render(context.Background(), repo, "", ".")
+	set, err := render.NewRenderer(render.DefaultOptions(), nil).Render(context.Background(), repo, "", ".")
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -49,8 +49,12 @@ var _ Inventories = (*inventory.Store)(nil)
 // Manager applies object sets to one cluster. It is safe for concurrent use
 // by different installations.
 type Manager struct {
-	dynamic     dynamic.Interface
-	metadata    metadata.Interface
+	dynamic  dynamic.Interface
+	metadata metadata.Interface
+	// quiet reads metadata without logging the API server's warnings: a
+	// look at every kind lists deprecated ones too.
+	quiet       metadata.Interface
+	discovery   discovery.DiscoveryInterface // uncached, for a look at every kind
 	mapper      *restmapper.DeferredDiscoveryRESTMapper
 	inventories Inventories
 	log         *slog.Logger
@@ -82,6 +86,12 @@ func NewManager(cfg *rest.Config, inventories Inventories, log *slog.Logger) (*M
 	if err != nil {
 		return nil, err
 	}
+	quietCfg := rest.CopyConfig(cfg)
+	quietCfg.WarningHandler = rest.NoWarnings{}
+	quiet, err := metadata.NewForConfig(quietCfg)
+	if err != nil {
+		return nil, err
+	}
 	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -89,6 +99,8 @@ func NewManager(cfg *rest.Config, inventories Inventories, log *slog.Logger) (*M
 	return &Manager{
 		dynamic:     dyn,
 		metadata:    meta,
+		quiet:       quiet,
+		discovery:   disco,
 		mapper:      restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)),
 		inventories: inventories,
 		log:         log,

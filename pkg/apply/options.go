@@ -45,10 +45,20 @@ type Request struct {
 	// empty.
 	Namespace string
 	// Source identifies who owns the installation: a daemon's repository
-	// and ref. It is recorded in the inventory, and an inventory owned by
-	// another source is refused. Empty (a one-off apply from the command
-	// line) claims nothing and keeps the recorded owner.
+	// and ref, as source.Identity names them. It is recorded in the
+	// inventory, normalised, and an inventory owned by another source is
+	// refused; spellings of one source are the same (source.SameIdentity).
+	// Empty (a one-off apply from the command line) claims nothing and
+	// keeps the recorded owner.
 	Source string
+	// Fleet names every installation Source holds now (those of its
+	// gitopsd.yaml). An object is refused while another installation's
+	// label is on it and that installation's inventory lists it, unless
+	// that installation is of Source and not in Fleet: it was removed or
+	// renamed, and its objects move to this one before its removal prunes
+	// the rest. Empty: every other installation keeps what its inventory
+	// lists.
+	Fleet []string
 	// Commit is recorded in the inventory when the apply succeeds.
 	Commit  string
 	Objects *render.ObjectSet

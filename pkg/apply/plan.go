@@ -28,8 +28,11 @@ type item struct {
 	digest  string
 	mapping *meta.RESTMapping // nil while its kind is not served yet
 	live    *metav1.PartialObjectMetadata
-	prev    inventory.Entry
-	owned   bool // prev is valid
+	// takenFrom is the installation whose label the object carries and
+	// which lets it go (see refuseClaimed).
+	takenFrom string
+	prev      inventory.Entry
+	owned     bool // prev is valid
 	// namespaceInSet is true when the object's namespace is itself one of
 	// the objects, so a dry run before it exists cannot succeed.
 	namespaceInSet bool

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
@@ -21,8 +22,9 @@ import (
 // prune deletes the stale objects in reverse stage order. An object is
 // deleted only while it still carries the installation's label; one
 // annotated gitopsd.io/prune: disabled, or no longer labelled, is left in
-// place and forgotten. Entries whose deletion failed are returned as kept,
-// to be retried.
+// place and forgotten. Entries whose deletion failed, and Namespaces and
+// definitions that still hold objects of others (see holdsOthers), are
+// returned as kept, to be retried.
 func (m *Manager) prune(ctx context.Context, installation string, entries []inventory.Entry, live map[render.Key]*metav1.PartialObjectMetadata, opts Options) (changes []Change, kept []inventory.Entry) {
 	var mu sync.Mutex
 	stages := slices.Clone(render.Stages)
@@ -90,14 +92,8 @@ func (m *Manager) pruneDecision(ctx context.Context, installation string, e inve
 		c.Action, c.Reason = Skipped, "prune disabled by annotation "+AnnotationPrune+"; left in place"
 		return c, false
 	}
-	if e.Group == "apiextensions.k8s.io" && e.Kind == "CustomResourceDefinition" {
-		if other, err := m.foreignResource(ctx, e.Name, installation); err != nil || other != "" {
-			c.Action, c.Reason = Skipped, fmt.Sprintf("still holds %s, which installation %s does not own; deleting the definition would delete it too. Delete those resources first; gitopsd tries again at the next apply", other, installation)
-			if err != nil {
-				c.Action, c.Reason, c.Err = Failed, err.Error(), err
-			}
-			return c, true
-		}
+	if c, held := m.holdsOthers(ctx, c, installation); held {
+		return c, true
 	}
 	opts := metav1.DeleteOptions{
 		PropagationPolicy: ptr.To(metav1.DeletePropagationBackground),
@@ -110,6 +106,39 @@ func (m *Manager) pruneDecision(ctx context.Context, installation string, e inve
 		c.Action, c.Reason, c.Err = Failed, apiMessage(err), fmt.Errorf("prune %s: %w", c.Key, err)
 	}
 	return c, false
+}
+
+// holdsOthers keeps a CustomResourceDefinition or a Namespace whose
+// deletion would take objects the installation does not own with it: c
+// becomes Skipped with their names (Failed when they cannot be looked for),
+// and held says to keep the entry and try again at the next apply.
+func (m *Manager) holdsOthers(ctx context.Context, c Change, installation string) (_ Change, held bool) {
+	var (
+		others string
+		err    error
+		what   string
+	)
+	switch {
+	case c.Key.Group == "apiextensions.k8s.io" && c.Key.Kind == "CustomResourceDefinition":
+		what = "definition"
+		if others, err = m.foreignResource(ctx, c.Key.Name, installation); others != "" {
+			others += ", which installation " + installation + " does not own"
+		}
+	case c.Key.Group == "" && c.Key.Kind == "Namespace":
+		what = "namespace"
+		others, err = m.othersInNamespace(ctx, c.Key.Name, installation)
+	default:
+		return c, false
+	}
+	switch {
+	case err != nil:
+		c.Action, c.Reason, c.Err = Failed, err.Error(), fmt.Errorf("prune %s: %w", c.Key, err)
+	case others != "":
+		c.Action, c.Reason = Skipped, fmt.Sprintf("still holds %s; deleting the %s would delete them too. Delete or move them first; gitopsd tries again at the next apply", others, what)
+	default:
+		return c, false
+	}
+	return c, true
 }
 
 // foreignResource names a custom resource of the definition crd that
@@ -148,3 +177,55 @@ func (m *Manager) foreignResource(ctx context.Context, crd, installation string)
 }
 
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// maxNamed bounds the objects a reason names.
+const maxNamed = 5
+
+// othersInNamespace names the objects in namespace that carry another
+// installation's label, such as "ConfigMap shop/web (installation web)",
+// or returns "" when there is none. It looks at every kind the cluster
+// serves now, so a definition added since the last apply is not missed.
+func (m *Manager) othersInNamespace(ctx context.Context, namespace, installation string) (string, error) {
+	lists, err := m.discovery.ServerPreferredNamespacedResources()
+	if err != nil {
+		return "", fmt.Errorf("list the kinds namespace %s may hold: %w", namespace, err)
+	}
+	selector := LabelInstallation + "," + LabelInstallation + "!=" + installation
+	var (
+		mu    sync.Mutex
+		named []string
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, list := range lists {
+		gv, err := schema.ParseGroupVersion(list.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range list.APIResources {
+			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") {
+				continue
+			}
+			g.Go(func() error {
+				objs, err := m.quiet.Resource(gv.WithResource(r.Name)).Namespace(namespace).List(gctx, metav1.ListOptions{LabelSelector: selector, Limit: maxNamed})
+				if err != nil {
+					return fmt.Errorf("list %s in namespace %s: %w", r.Name, namespace, err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, o := range objs.Items {
+					named = append(named, fmt.Sprintf("%s %s/%s (installation %s)", r.Kind, namespace, o.Name, o.Labels[LabelInstallation]))
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return "", err
+	}
+	slices.Sort(named)
+	if len(named) > maxNamed {
+		named = append(named[:maxNamed], fmt.Sprintf("%d more", len(named)-maxNamed))
+	}
+	return strings.Join(named, ", "), nil
+}

@@ -44,9 +44,12 @@ func (m *Manager) saveFinal(ctx context.Context, prev *inventory.Inventory, item
 	}
 	next.Entries = make([]inventory.Entry, 0, len(items)+len(kept))
 	for _, it := range items {
-		if it.entry.Name != "" {
+		switch {
+		case it.entry.Name != "":
 			next.Entries = append(next.Entries, it.entry)
-		} else {
+		case IsClaimed(it.change.Err):
+			// Another installation holds it: not this one's to prune.
+		default:
 			next.Entries = append(next.Entries, it.ownedEntry())
 		}
 	}

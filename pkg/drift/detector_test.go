@@ -107,7 +107,7 @@ func newLoopWith(t *testing.T, correct bool, opts apply.Options, dopts Options, 
 	for i, m := range manifests {
 		repo[fmt.Sprintf("m%d.yaml", i)] = &fstest.MapFile{Data: []byte(strings.ReplaceAll(m, "NS", l.ns))}
 	}
-	set, err := render.NewRenderer(render.DefaultOptions()).Render(ctx, repo, "", ".")
+	set, err := render.NewRenderer(render.DefaultOptions(), nil).Render(ctx, repo, "", ".")
 	if err != nil {
 		t.Fatal(err)
 	}

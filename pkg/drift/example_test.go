@@ -42,7 +42,7 @@ func ExampleDetector() {
 
 	// Apply an installation and track it.
 	files := fstest.MapFS{"cm.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: git}\n")}}
-	set, err := render.NewRenderer(render.DefaultOptions()).Render(ctx, files, "", ".")
+	set, err := render.NewRenderer(render.DefaultOptions(), nil).Render(ctx, files, "", ".")
 	if err != nil {
 		panic(err)
 	}

@@ -30,9 +30,11 @@ func (e Entry) Key() render.Key {
 // Inventory is what one installation owns.
 type Inventory struct {
 	Installation string `json:"installation"`
-	// Source is the repository the installation comes from, so that a
-	// daemon following one repository never removes what another's
-	// installations own.
+	// Source is the repository and ref the installation comes from, so
+	// that a daemon following one repository never removes what another's
+	// installations own. It is a source.Identity; inventories written
+	// before hold "URL@REF" as configured, which source.SameIdentity
+	// compares alike.
 	Source string `json:"source,omitempty"`
 	// Commit is the commit of the last complete apply.
 	Commit string `json:"commit,omitempty"`

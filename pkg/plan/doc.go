@@ -18,7 +18,7 @@
 // request comment (bounded to a number of characters, cut at object
 // boundaries), JSON, and Headline, one line for a commit status.
 //
-//	p, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(opts), Differ: manager})
+//	p, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(opts, log), Differ: manager})
 //	pl, err := p.Plan(ctx, plan.Request{Head: head, Base: &base, Source: "https://github.com/example/fleet.git@main"})
 //	err = plan.WriteText(os.Stdout, pl)
 //	comment := plan.Markdown(pl, plan.MarkdownOptions{Limit: 65000, More: "Run `gitopsd plan` for all."})

@@ -66,7 +66,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Deps{Load: loadFleet, Renderer: render.NewRenderer(render.DefaultOptions()), Differ: m})
+	p, err := New(Deps{Load: loadFleet, Renderer: render.NewRenderer(render.DefaultOptions(), nil), Differ: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func (f *fixture) apply(snap source.Snapshot) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	r := render.NewRenderer(render.DefaultOptions())
+	r := render.NewRenderer(render.DefaultOptions(), nil)
 	for _, s := range specs {
 		set, err := r.Render(ctx, snap.Files, snap.Commit, s.Path)
 		if err != nil {
@@ -351,7 +351,7 @@ func TestBrokenFleetFileIsInThePlan(t *testing.T) {
 }
 
 func TestNewRefusesMissingDeps(t *testing.T) {
-	if _, err := New(Deps{Load: loadFleet, Renderer: render.NewRenderer(render.DefaultOptions())}); err == nil || !strings.Contains(err.Error(), "no differ") {
+	if _, err := New(Deps{Load: loadFleet, Renderer: render.NewRenderer(render.DefaultOptions(), nil)}); err == nil || !strings.Contains(err.Error(), "no differ") {
 		t.Errorf("New without a differ: %v", err)
 	}
 }
@@ -368,7 +368,7 @@ func TestRefusedByOwnerAndRecreated(t *testing.T) {
 	}
 	snap := f.snapshot("c1", files)
 	ctx := context.Background()
-	r := render.NewRenderer(render.DefaultOptions())
+	r := render.NewRenderer(render.DefaultOptions(), nil)
 	for _, name := range []string{"theirs", "ours"} {
 		set, err := r.Render(ctx, snap.Files, snap.Commit, name)
 		if err != nil {

@@ -136,7 +136,7 @@ func newFixture(t *testing.T, files map[string]string, change func(*fixture, *Op
 // planner plans with its own renderer, as the daemon's plan module does.
 func (f *fixture) planner(opts render.Options) *plan.Planner {
 	f.t.Helper()
-	p, err := plan.New(plan.Deps{Load: loadConfig, Renderer: render.NewRenderer(opts), Differ: f.manager})
+	p, err := plan.New(plan.Deps{Load: loadConfig, Renderer: render.NewRenderer(opts, nil), Differ: f.manager})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func (f *fixture) applyMain() {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	r := render.NewRenderer(render.DefaultOptions())
+	r := render.NewRenderer(render.DefaultOptions(), nil)
 	for _, s := range specs {
 		set, err := r.Render(ctx, snap.Files, snap.Commit, s.Path)
 		if err != nil {
@@ -212,7 +212,7 @@ func (f *fixture) apply(req apply.Request, opts apply.Options) {
 // another daemon would.
 func (f *fixture) applyAs(name, source, objects string) {
 	f.t.Helper()
-	set, err := render.NewRenderer(render.DefaultOptions()).Render(context.Background(), fstest.MapFS{
+	set, err := render.NewRenderer(render.DefaultOptions(), nil).Render(context.Background(), fstest.MapFS{
 		"objects.yaml": {Data: []byte(strings.ReplaceAll(objects, "NS", f.ns))},
 	}, "", ".")
 	if err != nil {

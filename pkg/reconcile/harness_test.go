@@ -189,7 +189,7 @@ func startDaemon(t *testing.T, ns string, rp *repo, s setup) *daemon {
 		driftDep = s.detector(detector)
 	}
 	d.r, err = New(Deps{
-		Snapshots: rp.poller, Renderer: render.NewRenderer(render.DefaultOptions()), Applier: manager, Inventories: inventories,
+		Snapshots: rp.poller, Renderer: render.NewRenderer(render.DefaultOptions(), nil), Applier: manager, Inventories: inventories,
 		Drift: driftDep, Events: events, Metrics: metrics, Log: log, Reachability: reach,
 	}, opts)
 	if err != nil {

@@ -30,7 +30,7 @@ func TestOptionsValidate(t *testing.T) {
 			t.Errorf("%s: %v, want an error naming %s", tt.name, err, tt.want)
 		}
 	}
-	if _, err := New(Deps{Renderer: render.NewRenderer(render.DefaultOptions())}, DefaultOptions()); err == nil {
+	if _, err := New(Deps{Renderer: render.NewRenderer(render.DefaultOptions(), nil)}, DefaultOptions()); err == nil {
 		t.Error("New without its dependencies: no error")
 	}
 	dopts := drift.DefaultOptions()

@@ -91,6 +91,7 @@ type Reconciler struct {
 
 	mu             sync.Mutex
 	status         Status
+	fleet          []string // the installations of the last valid gitopsd.yaml
 	workers        map[string]*worker
 	hadConfig      bool   // a commit of this run had gitopsd.yaml
 	logged         string // the last problem of sync logged, so each is logged once
@@ -244,8 +245,11 @@ func (r *Reconciler) sync(ctx context.Context, wg *sync.WaitGroup, snap source.S
 	r.status.Commit, r.status.ConfigError = snap.Commit, ""
 	if err != nil {
 		r.status.ConfigError = err.Error()
-	} else if cfg.File != "" {
-		r.hadConfig = true
+	} else {
+		// Known before any worker applies: an installation not in it
+		// gives its objects up (apply.Request.Fleet).
+		r.fleet = cfg.Names()
+		r.hadConfig = r.hadConfig || cfg.File != ""
 	}
 	r.mu.Unlock()
 	if err != nil {
@@ -315,7 +319,7 @@ func (r *Reconciler) inventoriesOfSource(ctx context.Context, except string) ([]
 		if err != nil {
 			return nil, err
 		}
-		if inv.Source == r.opts.Source {
+		if source.SameIdentity(inv.Source, r.opts.Source) {
 			ours = append(ours, name)
 		}
 	}
@@ -331,6 +335,13 @@ func (r *Reconciler) logOnce(key, msg string, args ...any) {
 	if first {
 		r.log.Error(msg, args...)
 	}
+}
+
+// fleetNames returns the installations of the last valid gitopsd.yaml.
+func (r *Reconciler) fleetNames() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fleet
 }
 
 func (r *Reconciler) stopWorkers() {

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/config"
+	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -113,7 +117,7 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 		r.log.Error("cannot read the inventory of a removed installation", keyInstallation, name, keyError, err)
 		return err
 	}
-	if inv.Source != r.opts.Source {
+	if !source.SameIdentity(inv.Source, r.opts.Source) {
 		return nil
 	}
 	if inv.Prune {
@@ -123,6 +127,9 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 		cs, err := r.applier.Apply(ctx, apply.Request{Installation: name, Source: r.opts.Source, Objects: empty}, opts)
 		if err == nil {
 			err = cs.Err()
+		}
+		if err == nil && len(cs.Owned) > 0 {
+			err = notPruned(cs) // the inventory stays, so the prune is retried
 		}
 		if err != nil {
 			r.events.Event(name, corev1.EventTypeWarning, "RemoveFailed", err.Error())
@@ -139,4 +146,16 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 		return err
 	}
 	return nil
+}
+
+// notPruned names the objects a removal kept, such as a Namespace that
+// holds another installation's objects, and why.
+func notPruned(cs *apply.ChangeSet) error {
+	var kept []string
+	for _, c := range cs.Changes {
+		if c.Action == apply.Skipped && slices.ContainsFunc(cs.Owned, func(e inventory.Entry) bool { return e.Key() == c.Key }) {
+			kept = append(kept, c.Key.String()+": "+c.Reason)
+		}
+	}
+	return fmt.Errorf("%d object(s) not pruned yet: %s", len(cs.Owned), strings.Join(kept, "; "))
 }

@@ -1,10 +1,12 @@
 package reconcile
 
 import (
+	"errors"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/drift"
+	"github.com/gitopsd/gitopsd/pkg/render"
 )
 
 // Phase summarises an installation's state.
@@ -55,10 +57,17 @@ type InstallationStatus struct {
 	LastApplyTime     *time.Time     `json:"lastApplyTime,omitempty"`
 	LastApplyDuration string         `json:"lastApplyDuration,omitempty"`
 	Objects           map[string]int `json:"objects,omitempty"`
-	NotReady          []NotReady     `json:"notReady,omitempty"`
-	LastError         string         `json:"lastError,omitempty"`
-	LastErrorTime     *time.Time     `json:"lastErrorTime,omitempty"`
-	NextRetry         *time.Time     `json:"nextRetry,omitempty"`
+	// LastApplyCommit is the commit of the last apply, which failed when it
+	// is not AppliedCommit.
+	LastApplyCommit string `json:"lastApplyCommit,omitempty"`
+	// Changes is the last apply's ChangeSet, object by object, in apply
+	// order followed by prunes, with each object's health as the apply's
+	// health check saw it.
+	Changes       []ObjectChange `json:"changes,omitempty"`
+	NotReady      []NotReady     `json:"notReady,omitempty"`
+	LastError     string         `json:"lastError,omitempty"`
+	LastErrorTime *time.Time     `json:"lastErrorTime,omitempty"`
+	NextRetry     *time.Time     `json:"nextRetry,omitempty"`
 	// HeldUntil is when a sync window next lets changes apply.
 	HeldUntil *time.Time `json:"heldUntil,omitempty"`
 	// Drift lists the objects that differ from Git now.
@@ -84,6 +93,46 @@ func driftStatus(reports []drift.Report) []DriftStatus {
 	for _, r := range reports {
 		out = append(out, DriftStatus{Object: r.Key.String(), Deleted: r.Deleted, Fields: r.Fields, Managers: r.Managers,
 			DetectedAt: r.DetectedAt, Action: string(r.Action), Message: r.Message})
+	}
+	return out
+}
+
+// ObjectChange is what the last apply did to one object.
+type ObjectChange struct {
+	Object string `json:"object"`
+	Action string `json:"action"`
+	Reason string `json:"reason,omitempty"`
+	// Health is the object's kstatus status (Current, InProgress, Failed,
+	// ...) when the health check ended; empty when it is not in the cluster
+	// or was not looked at (the check stopped at the first Failed object,
+	// or a newer commit cut it short).
+	Health        string `json:"health,omitempty"`
+	HealthMessage string `json:"healthMessage,omitempty"`
+}
+
+// objectChanges lists the changes of cs with their health as seen by a
+// health check that ended with waitErr; checked is false when there was
+// none (the apply failed).
+func objectChanges(cs *apply.ChangeSet, checked bool, waitErr error) []ObjectChange {
+	named := map[render.Key]apply.NotReady{}
+	allCurrent := checked && waitErr == nil
+	var nr *apply.NotReadyError
+	if checked && errors.As(waitErr, &nr) {
+		for _, o := range nr.Objects {
+			named[o.Key] = o
+		}
+		// A timeout names every object not yet Current; a failure ends the
+		// check at the first Failed object and says nothing of the others.
+		allCurrent = !nr.Failed
+	}
+	out := make([]ObjectChange, len(cs.Changes))
+	for i, c := range cs.Changes {
+		out[i] = ObjectChange{Object: c.Key.String(), Action: string(c.Action), Reason: c.Reason}
+		if o, ok := named[c.Key]; ok {
+			out[i].Health, out[i].HealthMessage = o.Status.String(), o.Message
+		} else if allCurrent && (c.Action == apply.Created || c.Action == apply.Configured || c.Action == apply.Unchanged) {
+			out[i].Health = "Current"
+		}
 	}
 	return out
 }

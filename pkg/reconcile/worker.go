@@ -133,7 +133,7 @@ func (w *worker) recall(ctx context.Context, name string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.recalled = true
-	if w.status.AppliedCommit == "" && inv.Source == w.r.opts.Source {
+	if w.status.AppliedCommit == "" && source.SameIdentity(inv.Source, w.r.opts.Source) {
 		w.status.AppliedCommit = inv.Commit
 	}
 	return nil
@@ -180,7 +180,7 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installatio
 		return nil, err
 	}
 	opts := ApplyOptions(w.r.opts.Apply, inst)
-	req := apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: w.r.opts.Source, Commit: snap.Commit, Objects: set}
+	req := apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: w.r.opts.Source, Fleet: w.r.fleetNames(), Commit: snap.Commit, Objects: set}
 	cs, err := w.apply(ctx, req, opts)
 	if err != nil {
 		return cs, err
@@ -191,6 +191,7 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installatio
 	}
 	missing := w.missing(cs)
 	if !w.needsHealthCheck(inst.Name, cs) {
+		w.recordHealth(objectChanges(cs, true, nil))
 		return cs, missing
 	}
 	w.setPhase(Progressing, cs.Summary()+"; waiting for the objects to become healthy")
@@ -200,12 +201,14 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installatio
 		events, watched = w.r.drift.Watched(inst.Name)
 	}
 	err = w.r.applier.Wait(waitCtx, cs, inst.Timeout)
+	changes := objectChanges(cs, true, err)
 	w.mu.Lock()
 	w.healthy = nil
 	if err == nil && watched {
 		w.healthy = &events
 	}
 	w.mu.Unlock()
+	w.recordHealth(changes)
 	if err == nil {
 		err = missing
 	}
@@ -294,11 +297,21 @@ func (w *worker) recordApply(cs *apply.ChangeSet) {
 	}
 	w.r.metrics.observeChanges(cs.Installation, cs)
 	now := time.Now()
+	changes := objectChanges(cs, false, nil)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.status.Objects = actionCounts(cs)
+	w.status.LastApplyCommit, w.status.Changes = cs.Commit, changes
 	w.status.LastApplyTime = &now
 	w.status.LastApplyDuration = cs.Duration.Round(time.Millisecond).String()
+}
+
+// recordHealth replaces the last apply's changes with the same carrying
+// their health; a new slice, as status copies share the old one.
+func (w *worker) recordHealth(changes []ObjectChange) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.status.Changes = changes
 }
 
 func (w *worker) succeeded(inst config.Installation, snap source.Snapshot, cs *apply.ChangeSet, elapsed time.Duration) time.Duration {

@@ -65,7 +65,7 @@ func NewObjectSet(objs []Object) (*ObjectSet, error) {
 			return nil, err
 		}
 		if first, dup := seen[o.Key()]; dup {
-			return nil, &Error{Path: o.Source, Err: fmt.Errorf("%s is defined twice: in %s and in %s", o.Key(), sourceName(first.Source), sourceName(o.Source))}
+			return nil, &Error{Path: o.Source, Err: &duplicateError{first: first, second: *o}}
 		}
 		seen[o.Key()] = *o
 		d, err := Digest(o.Unstructured)
@@ -131,6 +131,19 @@ func validateSecret(o *Object) error {
 		}
 	}
 	return nil
+}
+
+// duplicateError is one object defined twice. The two may be at different
+// versions (kustomize keeps both), but they are one object in a cluster.
+type duplicateError struct{ first, second Object }
+
+func (e *duplicateError) Error() string {
+	a, b := e.first, e.second
+	if a.GetAPIVersion() == b.GetAPIVersion() {
+		return fmt.Sprintf("%s is defined twice: in %s and in %s", a.Key(), sourceName(a.Source), sourceName(b.Source))
+	}
+	return fmt.Sprintf("%s is defined twice, at two versions of one object: as %s in %s and as %s in %s",
+		a.Key(), a.GetAPIVersion(), sourceName(a.Source), b.GetAPIVersion(), sourceName(b.Source))
 }
 
 func sourceName(s string) string {

@@ -31,7 +31,7 @@ func renderPlain(repo fs.FS, dir string) ([]Object, error) {
 	var objs []Object
 	for _, name := range names {
 		file := path.Join(dir, name)
-		if _, err := resolveLink(repo, file); err != nil {
+		if _, err := resolve(repo, file); err != nil {
 			return nil, &Error{Path: file, Err: err}
 		}
 		data, err := fs.ReadFile(repo, file)

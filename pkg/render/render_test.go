@@ -23,7 +23,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := NewRenderer(DefaultOptions())
+	r := NewRenderer(DefaultOptions(), nil)
 	for _, dir := range cases {
 		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 			continue
@@ -55,7 +55,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestApplyOrderFollowsStages(t *testing.T) {
-	set := mustRender(t, NewRenderer(DefaultOptions()), os.DirFS("testdata/golden/stages"), ".")
+	set := mustRender(t, NewRenderer(DefaultOptions(), nil), os.DirFS("testdata/golden/stages"), ".")
 	var got []string
 	for _, o := range set.Objects {
 		got = append(got, o.GetKind())
@@ -68,14 +68,14 @@ func TestApplyOrderFollowsStages(t *testing.T) {
 
 func TestDigestsAreStableAndSensitive(t *testing.T) {
 	repo := fstest.MapFS{"cm.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v, x: y}\n")}}
-	a := mustRender(t, NewRenderer(DefaultOptions()), repo, ".")
+	a := mustRender(t, NewRenderer(DefaultOptions(), nil), repo, ".")
 	repo["cm.yaml"] = &fstest.MapFile{Data: []byte("kind: ConfigMap\napiVersion: v1\ndata: {x: y, k: v}\nmetadata: {name: a}\n")}
-	b := mustRender(t, NewRenderer(DefaultOptions()), repo, ".")
+	b := mustRender(t, NewRenderer(DefaultOptions(), nil), repo, ".")
 	if a.Digest != b.Digest || a.Objects[0].Digest != b.Objects[0].Digest {
 		t.Error("reordering keys changed the digest")
 	}
 	repo["cm.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v, x: z}\n")}
-	c := mustRender(t, NewRenderer(DefaultOptions()), repo, ".")
+	c := mustRender(t, NewRenderer(DefaultOptions(), nil), repo, ".")
 	if a.Digest == c.Digest || a.Objects[0].Digest == c.Objects[0].Digest {
 		t.Error("changing a value kept the digest")
 	}
@@ -137,7 +137,7 @@ func TestErrorsNameTheFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewRenderer(DefaultOptions()).Render(context.Background(), tt.repo, "", tt.dir)
+			_, err := NewRenderer(DefaultOptions(), nil).Render(context.Background(), tt.repo, "", tt.dir)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -164,7 +164,7 @@ func TestSymlinks(t *testing.T) {
 	write(t, repo, "escape-plain/ok.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n")
 	symlink(t, "../../outside.yaml", filepath.Join(repo, "escape-plain/secret.yaml"))
 
-	r := NewRenderer(DefaultOptions())
+	r := NewRenderer(DefaultOptions(), nil)
 	set := mustRender(t, r, os.DirFS(repo), "inside")
 	if len(set.Objects) != 1 || set.Objects[0].GetName() != "shared" {
 		t.Errorf("symlinked base rendered %d objects", len(set.Objects))
@@ -179,7 +179,7 @@ func TestSymlinks(t *testing.T) {
 
 func TestCacheServesSameCommit(t *testing.T) {
 	repo := fstest.MapFS{"app/kustomization.yaml": {Data: []byte("configMapGenerator: [{name: c, literals: [a=b]}]\n")}}
-	r := NewRenderer(DefaultOptions())
+	r := NewRenderer(DefaultOptions(), nil)
 	first := mustRenderAt(t, r, repo, "c0ffee", "app")
 	// A cached result comes back without reading the repository again.
 	repo["app/kustomization.yaml"] = &fstest.MapFile{Data: []byte("resources: [gone.yaml]\n")}
@@ -201,7 +201,7 @@ func TestConcurrentRenders(t *testing.T) {
 	}
 	repo["base/kustomization.yaml"] = &fstest.MapFile{Data: []byte("resources: [svc.yaml]\n")}
 	repo["base/svc.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n")}
-	r := NewRenderer(DefaultOptions())
+	r := NewRenderer(DefaultOptions(), nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	for round := range 4 {

@@ -4,18 +4,17 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"path"
 	"strings"
 	"sync"
-
-	"sigs.k8s.io/kustomize/api/konfig"
 )
 
 // Options change what a render may reach beyond the commit's files.
 type Options struct {
-	// AllowRemote lets kustomizations refer to remote bases and resources
-	// (Git and HTTP URLs), fetched at render time. The tree is then
-	// written to a temporary directory for kustomize.
+	// AllowRemote lets kustomizations refer to remote bases and files
+	// (Git and HTTP URLs), fetched at render time. Without it, nothing of
+	// a render comes from the network.
 	AllowRemote bool
 	// AllowHelm enables helmCharts, inflated with the helm binary.
 	AllowHelm bool
@@ -35,8 +34,8 @@ func DefaultOptions() Options {
 // It is safe for concurrent use.
 type Renderer struct {
 	opts    Options
+	log     *slog.Logger
 	results *fifoCache[string, *commitResults]
-	trees   *fifoCache[string, *tree]
 }
 
 type result struct {
@@ -50,30 +49,34 @@ type commitResults struct {
 	paths map[string]result
 }
 
-// NewRenderer returns a Renderer with opts.
-func NewRenderer(opts Options) *Renderer {
+// NewRenderer returns a Renderer with opts that logs kustomize's warnings
+// to log (nil discards them).
+func NewRenderer(opts Options, log *slog.Logger) *Renderer {
 	if opts.Commits <= 0 {
 		opts.Commits = DefaultOptions().Commits
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Renderer{
 		opts:    opts,
+		log:     log,
 		results: newFIFOCache[string, *commitResults](opts.Commits),
-		trees:   newFIFOCache[string, *tree](opts.Commits),
 	}
 }
 
 // Render renders the directory dir (slash-separated, relative to the root of
 // repo) of the repository at commit. Results are cached when commit is not
-// empty, and so are failures caused by the commit's content (*Error) when
-// nothing is fetched at render time; the returned set is shared and must
-// not be modified.
+// empty, and so are failures caused by the commit's content (*Error); a
+// failure to fetch remote content is not, so that the next render tries
+// again. The returned set is shared and must not be modified.
 func (r *Renderer) Render(ctx context.Context, repo fs.FS, commit, dir string) (*ObjectSet, error) {
 	dir = path.Clean(dir)
 	if dir == ".." || strings.HasPrefix(dir, "../") || path.IsAbs(dir) {
 		return nil, &Error{Path: dir, Err: errors.New("path is outside the repository")}
 	}
 	if commit == "" {
-		return r.render(ctx, repo, commit, dir)
+		return r.render(ctx, repo, dir)
 	}
 	cached := r.commit(commit)
 	cached.mu.Lock()
@@ -82,8 +85,8 @@ func (r *Renderer) Render(ctx context.Context, repo fs.FS, commit, dir string) (
 	if ok {
 		return res.set, res.err
 	}
-	set, err := r.render(ctx, repo, commit, dir)
-	if err == nil || IsRenderError(err) && !r.opts.AllowRemote && !r.opts.AllowHelm {
+	set, err := r.render(ctx, repo, dir)
+	if err == nil || IsRenderError(err) {
 		cached.mu.Lock()
 		cached.paths[dir] = result{set, err}
 		cached.mu.Unlock()
@@ -91,7 +94,7 @@ func (r *Renderer) Render(ctx context.Context, repo fs.FS, commit, dir string) (
 	return set, err
 }
 
-func (r *Renderer) render(ctx context.Context, repo fs.FS, commit, dir string) (*ObjectSet, error) {
+func (r *Renderer) render(ctx context.Context, repo fs.FS, dir string) (*ObjectSet, error) {
 	info, err := fs.Stat(repo, dir)
 	if err != nil {
 		return nil, &Error{Path: dir, Err: errors.New("directory does not exist")}
@@ -99,55 +102,35 @@ func (r *Renderer) render(ctx context.Context, repo fs.FS, commit, dir string) (
 	if !info.IsDir() {
 		return nil, &Error{Path: dir, Err: errors.New("not a directory")}
 	}
-	if !hasKustomization(repo, dir) {
+	file, ok := kustomizationFile(repo, dir)
+	if !ok {
 		objs, err := renderPlain(repo, dir)
 		if err != nil {
 			return nil, err
 		}
 		return NewObjectSet(objs)
 	}
-	t, err := r.tree(repo, commit)
+	objs, err := r.kustomize(ctx, repo, dir, file, false)
 	if err != nil {
 		return nil, err
 	}
-	objs, err := kustomize(ctx, t, path.Join("/", dir), r.opts)
-	if err != nil {
-		return nil, err
+	set, err := NewObjectSet(objs)
+	var dup *duplicateError
+	if errors.As(err, &dup) {
+		// kustomize's objects all come from the kustomization; build again
+		// with origin annotations to name the two files.
+		if objs, e := r.kustomize(ctx, repo, dir, file, true); e == nil {
+			if _, e := NewObjectSet(objs); e != nil {
+				return nil, e
+			}
+		}
 	}
-	return NewObjectSet(objs)
+	return set, err
 }
 
 // commit returns the cache of one commit's renders, making it the newest.
 func (r *Renderer) commit(commit string) *commitResults {
 	return r.results.getOrPut(commit, func() *commitResults { return &commitResults{paths: map[string]result{}} })
-}
-
-// hasKustomization reports whether dir holds a kustomization file; only
-// then is the repository copied into memory for kustomize.
-func hasKustomization(repo fs.FS, dir string) bool {
-	for _, name := range konfig.RecognizedKustomizationFileNames() {
-		if _, err := fs.Stat(repo, path.Join(dir, name)); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
-// tree returns the in-memory copy of repo, shared by the renders of one commit.
-func (r *Renderer) tree(repo fs.FS, commit string) (*tree, error) {
-	if commit != "" {
-		if t, ok := r.trees.get(commit); ok {
-			return t, nil
-		}
-	}
-	t, err := loadTree(repo)
-	if err != nil {
-		return nil, err
-	}
-	if commit != "" {
-		r.trees.put(commit, t)
-	}
-	return t, nil
 }
 
 // fifoCache keeps the last n values put; it is safe for concurrent use.
@@ -162,13 +145,6 @@ func newFIFOCache[K comparable, V any](n int) *fifoCache[K, V] {
 	return &fifoCache[K, V]{n: n, items: make(map[K]V, n)}
 }
 
-func (c *fifoCache[K, V]) get(k K) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.items[k]
-	return v, ok
-}
-
 // getOrPut returns the value of k, putting make() first when there is none.
 func (c *fifoCache[K, V]) getOrPut(k K, make func() V) V {
 	c.mu.Lock()
@@ -179,12 +155,6 @@ func (c *fifoCache[K, V]) getOrPut(k K, make func() V) V {
 	v := make()
 	c.putLocked(k, v)
 	return v
-}
-
-func (c *fifoCache[K, V]) put(k K, v V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.putLocked(k, v)
 }
 
 func (c *fifoCache[K, V]) putLocked(k K, v V) {

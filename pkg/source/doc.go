@@ -8,7 +8,14 @@
 // a bare repository under a cache directory that survives restarts. A
 // failed round keeps the last good snapshot and records a classified *Error
 // ("branch \"release\" not found in https://…", "authentication failed
-// for …") in Status; Run retries with capped exponential backoff.
+// for …") in Status; Run retries with capped exponential backoff. Status
+// also says since when a round has been under way and since when rounds
+// have been failing, so a server that hangs shows before the timeout.
+//
+// Identity names a repository and ref however they are spelled (https or
+// ssh, with or without ".git", "main" or "refs/heads/main"): it is what
+// inventories record as an installation's owner, compared with
+// SameIdentity.
 //
 // Follows tells a push webhook (pkg/github's router) whether a pushed
 // repository and ref are the ones a Poller follows; Trigger asks it for a

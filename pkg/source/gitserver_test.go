@@ -133,6 +133,9 @@ type gitServer struct {
 	*httptest.Server
 	infoRefs   atomic.Int64 // GET .../info/refs: the ls-remote round trip
 	uploadPack atomic.Int64 // POST .../git-upload-pack: a fetch
+	// stalled makes the server hang: it answers no request until the
+	// client gives up.
+	stalled atomic.Bool
 }
 
 func newGitServer(t testing.TB, root, user, password string) *gitServer {
@@ -150,6 +153,10 @@ func newGitServer(t testing.TB, root, user, password string) *gitServer {
 			s.infoRefs.Add(1)
 		case strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
 			s.uploadPack.Add(1)
+		}
+		if s.stalled.Load() {
+			<-r.Context().Done()
+			return
 		}
 		if user != "" {
 			u, p, ok := r.BasicAuth()

@@ -21,6 +21,8 @@ func (p *Poller) Poll(ctx context.Context) (Snapshot, error) {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
 
+	start := time.Now()
+	p.recordStart(start)
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
 	snap, err := p.poll(ctx)
@@ -33,7 +35,7 @@ func (p *Poller) Poll(ctx context.Context) (Snapshot, error) {
 	}
 	if err != nil {
 		err = p.classify(ctx, err)
-		p.recordFailure(err, time.Now())
+		p.recordFailure(err, start, time.Now())
 		return Snapshot{}, err
 	}
 	p.recordSuccess(snap, time.Now())

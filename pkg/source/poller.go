@@ -15,6 +15,7 @@ type Poller struct {
 	opts    Options
 	ref     Ref
 	url     string // as configured, credentials removed
+	id      string // see Identity
 	address string // what go-git dials: local paths made absolute
 	log     *slog.Logger
 	metrics *Metrics
@@ -46,6 +47,13 @@ type Status struct {
 	LastErrorTime time.Time
 	// ConsecutiveFailures counts failed rounds since the last success.
 	ConsecutiveFailures int
+	// FailingSince is when the first of those failed rounds started: how
+	// long the repository has been failing. Zero after a success.
+	FailingSince time.Time
+	// PollingSince is when the round under way started; zero between
+	// rounds. A round that runs long is a server that hangs, seen before
+	// the timeout ends it.
+	PollingSince time.Time
 	// NextPoll is when Run polls next unless triggered; zero when Run is not running.
 	NextPoll time.Time
 }
@@ -68,6 +76,10 @@ func NewPoller(opts Options, log *slog.Logger, m *Metrics) (*Poller, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := Identity(opts.URL, opts.Ref)
+	if err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -84,6 +96,7 @@ func NewPoller(opts Options, log *slog.Logger, m *Metrics) (*Poller, error) {
 		opts:    opts,
 		ref:     ref,
 		url:     url,
+		id:      id,
 		address: address,
 		log:     log,
 		metrics: m,
@@ -93,6 +106,10 @@ func NewPoller(opts Options, log *slog.Logger, m *Metrics) (*Poller, error) {
 		status:  Status{URL: url, Ref: opts.Ref},
 	}, nil
 }
+
+// Identity names the repository and ref followed, the same however they
+// are spelled (see Identity): what inventories record as their owner.
+func (p *Poller) Identity() string { return p.id }
 
 // Latest returns the last good snapshot; false before the first success.
 // A failed round never replaces it.
@@ -124,6 +141,13 @@ func (p *Poller) Trigger() {
 	}
 }
 
+// recordStart marks a round under way since start.
+func (p *Poller) recordStart(start time.Time) {
+	p.mu.Lock()
+	p.status.PollingSince = start
+	p.mu.Unlock()
+}
+
 func (p *Poller) recordSuccess(s Snapshot, at time.Time) {
 	p.mu.Lock()
 	changed := !p.hasValue || p.latest.Commit != s.Commit
@@ -133,6 +157,8 @@ func (p *Poller) recordSuccess(s Snapshot, at time.Time) {
 	p.status.LastSuccess = at
 	p.status.LastError = nil
 	p.status.ConsecutiveFailures = 0
+	p.status.FailingSince = time.Time{}
+	p.status.PollingSince = time.Time{}
 	p.mu.Unlock()
 
 	p.metrics.observeSuccess(p.url, p.opts.Ref, at)
@@ -146,11 +172,16 @@ func (p *Poller) recordSuccess(s Snapshot, at time.Time) {
 	}
 }
 
-func (p *Poller) recordFailure(err error, at time.Time) {
+// recordFailure records the failure, at at, of the round begun at start.
+func (p *Poller) recordFailure(err error, start, at time.Time) {
 	p.mu.Lock()
+	if p.status.ConsecutiveFailures == 0 {
+		p.status.FailingSince = start
+	}
 	p.status.LastError = err
 	p.status.LastErrorTime = at
 	p.status.ConsecutiveFailures++
+	p.status.PollingSince = time.Time{}
 	p.mu.Unlock()
 	p.metrics.observeError(p.url, p.opts.Ref, ReasonOf(err))
 }

@@ -56,6 +56,8 @@ func TestRunTrigger(t *testing.T) {
 	waitUpdate(t, p, want, 10*time.Second)
 }
 
+// TestMetrics asserts each gitopsd_source_* family of a poller right after
+// the round that should move it, and that the others stay put.
 func TestMetrics(t *testing.T) {
 	root := t.TempDir()
 	repo := newTestRepo(t, root, "fleet")
@@ -69,22 +71,65 @@ func TestMetrics(t *testing.T) {
 		t.Fatal("registering twice succeeded")
 	}
 	url := srv.URL + "/fleet.git"
-	p, err := NewPoller(testOptions(url, "main", t.TempDir()), nil, m)
+	repo.git("push", "--quiet", "origin", "HEAD:release")
+	p, err := NewPoller(testOptions(url, "release", t.TempDir()), nil, m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustPoll(t, p)
-	mustPoll(t, p)
-	repo.commit("next", nil)
-	mustPoll(t, p)
-	bad, err := NewPoller(testOptions(url, "gone", t.TempDir()), nil, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bad.Poll(context.Background()); err == nil {
-		t.Fatal("poll of a missing branch succeeded")
+	const (
+		changed   = "gitopsd_source_ls_remote_total,ref=release,result=changed"
+		unchanged = "gitopsd_source_ls_remote_total,ref=release,result=unchanged"
+		listError = "gitopsd_source_ls_remote_total,ref=release,result=error"
+		fetches   = "gitopsd_source_fetch_duration_seconds,ref=release"
+		success   = "gitopsd_source_last_success_timestamp_seconds,ref=release"
+		failures  = "gitopsd_source_fetch_errors_total,reason=ref_not_found,ref=release"
+	)
+	expect := func(step string, want map[string]float64) map[string]float64 {
+		t.Helper()
+		got := gatherSource(t, reg, url)
+		for key, w := range want {
+			if got[key] != w {
+				t.Errorf("after %s: %s = %v, want %v", step, key, got[key], w)
+			}
+		}
+		return got
 	}
 
+	before := float64(time.Now().UnixNano()) / 1e9
+	mustPoll(t, p)
+	got := expect("the first round", map[string]float64{changed: 1, unchanged: 0, fetches: 1, failures: 0})
+	firstSuccess := got[success]
+	if firstSuccess < before || firstSuccess > float64(time.Now().UnixNano())/1e9 {
+		t.Errorf("after the first round: last success = %v, want the time of the round", firstSuccess)
+	}
+
+	mustPoll(t, p)
+	got = expect("a round with nothing new", map[string]float64{changed: 1, unchanged: 1, fetches: 1})
+	if got[success] <= firstSuccess {
+		t.Errorf("a good round without news did not advance the last success: %v", got[success])
+	}
+
+	repo.commit("next", nil)
+	repo.git("push", "--quiet", "origin", "HEAD:release")
+	mustPoll(t, p)
+	got = expect("a new commit", map[string]float64{changed: 2, unchanged: 1, fetches: 2})
+	lastSuccess := got[success]
+
+	repo.git("push", "--quiet", "origin", ":release")
+	if _, err := p.Poll(context.Background()); err == nil {
+		t.Fatal("poll of a deleted branch succeeded")
+	}
+	expect("a failed round", map[string]float64{changed: 2, unchanged: 1, listError: 1, fetches: 2, failures: 1, success: lastSuccess})
+
+	var nilMetrics *Metrics
+	nilMetrics.observeError("u", "r", ReasonOther) // a nil *Metrics records nothing
+}
+
+// gatherSource reads the source families from reg as "name,label=value"
+// (without the url label, which must be url) to a counter or gauge value,
+// or a histogram's sample count.
+func gatherSource(t *testing.T, reg *prometheus.Registry, url string) map[string]float64 {
+	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -111,20 +156,5 @@ func TestMetrics(t *testing.T) {
 			}
 		}
 	}
-	for key, want := range map[string]float64{
-		"gitopsd_source_ls_remote_total,ref=main,result=changed":          2,
-		"gitopsd_source_ls_remote_total,ref=main,result=unchanged":        1,
-		"gitopsd_source_ls_remote_total,ref=gone,result=error":            1,
-		"gitopsd_source_fetch_duration_seconds,ref=main":                  2,
-		"gitopsd_source_fetch_errors_total,reason=ref_not_found,ref=gone": 1,
-	} {
-		if got[key] != want {
-			t.Errorf("%s = %v, want %v", key, got[key], want)
-		}
-	}
-	if ts := got["gitopsd_source_last_success_timestamp_seconds,ref=main"]; time.Since(time.Unix(int64(ts), 0)) > time.Minute {
-		t.Errorf("last success timestamp = %v", ts)
-	}
-	var nilMetrics *Metrics
-	nilMetrics.observeError("u", "r", ReasonOther) // a nil *Metrics records nothing
+	return got
 }

@@ -143,7 +143,7 @@ func (b *bench) applyMain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r := render.NewRenderer(render.DefaultOptions())
+	r := render.NewRenderer(render.DefaultOptions(), nil)
 	for _, set := range b.sets {
 		objs, err := r.Render(ctx, snap.Files, snap.Commit, "apps/"+set.Prefix)
 		if err != nil {

@@ -49,7 +49,7 @@ func (b *bench) measureFlux(ctx context.Context) (FluxDiff, error) {
 		return FluxDiff{}, err
 	}
 	manager := ssa.NewResourceManager(c, polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{}), ssa.Owner{Field: "kustomize-controller", Group: "kustomize.toolkit.fluxcd.io"})
-	r := render.NewRenderer(render.DefaultOptions())
+	r := render.NewRenderer(render.DefaultOptions(), nil)
 	var out FluxDiff
 	for i, set := range b.sets {
 		objs, err := r.Render(ctx, head.Files, head.Commit, "apps/"+set.Prefix)

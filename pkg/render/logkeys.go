@@ -1,0 +1,8 @@
+package render
+
+// Log keys.
+const (
+	logKeyFile    = "file"
+	logKeyWarning = "warning"
+	logKeyStack   = "stack"
+)

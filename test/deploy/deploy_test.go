@@ -1,0 +1,244 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+)
+
+// TestDeployRunsAFleetWithItsServiceAccount applies deploy/ and runs its two
+// replicas with nothing but the gitopsd ServiceAccount's tokens against a
+// fleet holding a CRD and one of its objects, a ClusterRole and a binding,
+// a Namespace and a Deployment.
+func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
+	gitHost, repo, head := serveFleet(t, "fleet")
+	pods := applyDeploy(t, repo, "network-policy")
+	if img := pods[0].Spec.Containers[0].Image; img != "registry.example.com/gitopsd:"+version {
+		t.Errorf("the Pods run %s, not the image the overlay names", img)
+	}
+	replicas := []*replica{
+		startReplica(t, &pods[0], serviceAccountKubeconfig(t, &pods[0])),
+		startReplica(t, &pods[1], serviceAccountKubeconfig(t, &pods[1])),
+	}
+
+	// Everything in the fleet applies.
+	var leader, standby *replica
+	eventually(t, 3*time.Minute, "the fleet to be applied at "+head[:12], func(context.Context) error {
+		for _, r := range replicas {
+			s, err := r.status()
+			if err != nil {
+				return err
+			}
+			if !s.Leading {
+				continue
+			}
+			if len(s.Installations) != 1 || s.Installations[0].Phase != "Ready" || s.Installations[0].AppliedCommit != head {
+				return fmt.Errorf("leader %s: %+v", r.pod.Name, s.Installations)
+			}
+			leader = r
+			return nil
+		}
+		return errors.New("no replica leads")
+	})
+	standby = replicas[0]
+	if standby == leader {
+		standby = replicas[1]
+	}
+	checkFleet(t)
+
+	// A Lease names the leading Pod; the other stands by.
+	lease := leaseHeldBy(t, leader)
+	if s, err := standby.status(); err != nil || s.Leading {
+		t.Errorf("standby %s: status %+v, %v; want not leading", standby.pod.Name, s, err)
+	}
+
+	// The probes: both replicas are live and ready, the standby too. Both
+	// take webhooks signed with the secret of the Secret volume.
+	for _, r := range replicas {
+		checkProbes(t, r, "with the fleet applied")
+		if code := r.ping(webhookSecret); code != http.StatusOK {
+			t.Errorf("%s: ping signed with the Secret's webhook secret answered %d, want 200", r.pod.Name, code)
+		}
+		if code := r.ping("another secret"); code != http.StatusUnauthorized {
+			t.Errorf("%s: ping signed with another secret answered %d, want 401", r.pod.Name, code)
+		}
+	}
+
+	// A hand edit is put back, and reported with an Event on the object.
+	correctsDrift(t, "the leader")
+	eventually(t, 30*time.Second, "Events from gitopsd", func(ctx context.Context) error {
+		return errors.Join(
+			hasEvent(ctx, "shop", "Drift", "Deployment", "web"),
+			hasEvent(ctx, systemNamespace, "Applied", "ConfigMap", ""),
+		)
+	})
+
+	// Git goes away: both replicas stay live and ready.
+	gitHost.down.Store(true)
+	eventually(t, 30*time.Second, "both replicas to see the repository fail", func(context.Context) error {
+		for _, r := range replicas {
+			s, err := r.status()
+			if err != nil {
+				return err
+			}
+			if s.Source.ConsecutiveFailures == 0 {
+				return fmt.Errorf("%s has not failed a poll yet", r.pod.Name)
+			}
+		}
+		return nil
+	})
+	for _, r := range replicas {
+		checkProbes(t, r, "with Git unreachable")
+	}
+	gitHost.down.Store(false)
+
+	// The leader stops as a rollout or a drain stops it: it exits within
+	// the Pod's grace period, and the standby takes the Lease and applies.
+	grace := time.Duration(*leader.pod.Spec.TerminationGracePeriodSeconds) * time.Second
+	took, err := leader.stop(grace)
+	if err != nil {
+		t.Fatalf("leader after SIGTERM: %v", err)
+	}
+	t.Logf("leader %s stopped in %s (grace %s)", leader.pod.Name, took.Round(time.Millisecond), grace)
+	eventually(t, 30*time.Second, "the standby to lead", func(context.Context) error {
+		s, err := standby.status()
+		if err != nil {
+			return err
+		}
+		if !s.Leading {
+			return fmt.Errorf("%s does not lead", standby.pod.Name)
+		}
+		return nil
+	})
+	if moved := leaseHeldBy(t, standby); moved != lease {
+		t.Errorf("the new leader holds Lease %s, not %s", moved, lease)
+	}
+	correctsDrift(t, "the new leader")
+}
+
+var (
+	widgets = schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}
+	roles   = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}
+	binds   = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}
+)
+
+// checkFleet finds every object of the fleet in the cluster, labelled as
+// gitopsd's, and the Deployment rolled out.
+func checkFleet(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dyn, err := dynamic.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []struct {
+		gvr             schema.GroupVersionResource
+		namespace, name string
+	}{{widgets, "shop", "sprocket"}, {roles, "", "shop-widget-reader"}, {binds, "shop", "widget-readers"}} {
+		obj, err := dyn.Resource(o.gvr).Namespace(o.namespace).Get(ctx, o.name, metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("%s %s/%s: %v", o.gvr.Resource, o.namespace, o.name, err)
+			continue
+		}
+		if obj.GetLabels()["gitopsd.io/installation"] != "fleet" {
+			t.Errorf("%s %s/%s has labels %v", o.gvr.Resource, o.namespace, o.name, obj.GetLabels())
+		}
+	}
+	eventually(t, time.Minute, "Deployment shop/web to be available", func(ctx context.Context) error {
+		d, err := env.Client.AppsV1().Deployments("shop").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if d.Status.AvailableReplicas != 2 {
+			return fmt.Errorf("%d of 2 replicas available", d.Status.AvailableReplicas)
+		}
+		return nil
+	})
+}
+
+// leaseHeldBy waits until a Lease in gitopsd's namespace names r's Pod as
+// its holder, and returns its name.
+func leaseHeldBy(t *testing.T, r *replica) string {
+	t.Helper()
+	var name string
+	eventually(t, 30*time.Second, "a Lease to name "+r.pod.Name, func(ctx context.Context) error {
+		leases, err := env.Client.CoordinationV1().Leases(systemNamespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		var holders []string
+		for _, l := range leases.Items {
+			if h := l.Spec.HolderIdentity; h != nil {
+				if strings.HasPrefix(*h, r.pod.Name+"_") {
+					name = l.Name
+					return nil
+				}
+				holders = append(holders, l.Name+" by "+*h)
+			}
+		}
+		return fmt.Errorf("Leases held: %v", holders)
+	})
+	return name
+}
+
+// checkProbes asks r's liveness and readiness probes, which must pass.
+func checkProbes(t *testing.T, r *replica, when string) {
+	t.Helper()
+	if code := r.probe(r.spec.LivenessProbe); code != http.StatusOK {
+		t.Errorf("%s %s: liveness probe answered %d, want 200 (the kubelet would restart it)", r.pod.Name, when, code)
+	}
+	eventually(t, 30*time.Second, r.pod.Name+" to be ready "+when, func(context.Context) error {
+		if code := r.probe(r.spec.ReadinessProbe); code != http.StatusOK {
+			return fmt.Errorf("readiness probe answered %d", code)
+		}
+		return nil
+	})
+}
+
+// correctsDrift scales the fleet's Deployment by hand and waits for Git's
+// replicas to be back.
+func correctsDrift(t *testing.T, who string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := env.Client.AppsV1().Deployments("shop").Patch(ctx, "web", types.MergePatchType,
+		[]byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{FieldManager: "kubectl-edit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, who+" to put Deployment shop/web back at 2 replicas", func(ctx context.Context) error {
+		d, err := env.Client.AppsV1().Deployments("shop").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if *d.Spec.Replicas != 2 {
+			return fmt.Errorf("%d replicas", *d.Spec.Replicas)
+		}
+		return nil
+	})
+}
+
+// hasEvent finds an Event that gitopsd wrote in namespace with reason, on an
+// object of kind (and name, unless empty).
+func hasEvent(ctx context.Context, namespace, reason, kind, name string) error {
+	events, err := env.Client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, e := range events.Items {
+		if e.Source.Component == "gitopsd" && e.Reason == reason && e.InvolvedObject.Kind == kind && (name == "" || e.InvolvedObject.Name == name) {
+			return nil
+		}
+	}
+	return fmt.Errorf("no %s Event on a %s in %s among %d", reason, kind, namespace, len(events.Items))
+}

@@ -1,0 +1,11 @@
+// Package deploy proves deploy/ as a user runs it: the manifests applied
+// with kubectl apply -k (through an overlay, as README shows) to a full
+// local control plane, and the real gitopsd binary run with the container
+// spec of the Pods that the Deployment made (arguments, environment, the
+// ConfigMap, the Downward API) and nothing but a token of the gitopsd
+// ServiceAccount. That the fleet applies, drift is corrected, the Lease
+// moves and Events are written is what shows the RBAC of deploy/ is enough;
+// the probes are asked what the kubelet would ask.
+//
+// The package holds only tests; go test ./test/deploy/ runs them.
+package deploy

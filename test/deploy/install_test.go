@@ -1,0 +1,164 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/gitopsd/gitopsd/internal/testenv"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// systemNamespace is where deploy/ installs gitopsd.
+const systemNamespace = "gitopsd-system"
+
+// overlay is the kustomization a user writes next to deploy/ (README, "Run
+// it in your cluster"): the image they pushed, their repository, its token
+// and the webhook secret, and one of the optional components.
+const overlay = `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: gitopsd-system
+resources: [%[1]s]
+components: [%[1]s/components/%[5]s]
+images:
+  - {name: ghcr.io/gitopsd/gitopsd, newName: %[2]s, newTag: %[3]s}
+configMapGenerator:
+  - name: gitopsd-config
+    behavior: merge
+    literals:
+      - GITOPSD_REPO=%[4]s
+      - GITOPSD_INTERVAL=2s
+      - GITOPSD_GIT_PASSWORD_FILE=/etc/gitopsd/secrets/git-token
+      - GITOPSD_WEBHOOK_SECRET_FILE=/etc/gitopsd/secrets/webhook-secret
+secretGenerator:
+  - {name: gitopsd-secrets, files: [git-token, webhook-secret]}
+`
+
+// webhookSecret is the secret the overlay gives the webhook.
+const webhookSecret = "s3cret-for-the-deploy-test"
+
+// applyDeploy runs kubectl apply -k on an overlay of deploy/ with
+// component and waits until the Deployment's two Pods of that version run
+// on the fake nodes.
+func applyDeploy(t *testing.T, repo, component string) []corev1.Pod {
+	t.Helper()
+	dir := t.TempDir()
+	deploy, err := filepath.Abs(filepath.Join("..", "..", "deploy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kustomize takes bases by relative path only.
+	rel, err := filepath.Rel(dir, deploy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustomization := fmt.Sprintf(overlay, filepath.ToSlash(rel), "registry.example.com/gitopsd", version, repo, component)
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for file, content := range map[string]string{"git-token": gitToken, "webhook-secret": webhookSecret} {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kubectl := filepath.Join(testenv.BinDir(), "kubectl")
+	out, err := exec.Command(kubectl, "--kubeconfig", env.Kubeconfig, "apply", "-k", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl apply -k deploy/ (through an overlay): %v\n%s", err, out)
+	}
+	t.Logf("kubectl apply -k:\n%s", out)
+
+	var pods []corev1.Pod
+	eventually(t, 2*time.Minute, "the Deployment's two Pods to be Ready", func(ctx context.Context) error {
+		d, err := env.Client.AppsV1().Deployments(systemNamespace).Get(ctx, "gitopsd", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		list, err := env.Client.CoreV1().Pods(systemNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=gitopsd"})
+		if err != nil {
+			return err
+		}
+		// A Pod of this version names the ConfigMap just generated.
+		want := d.Spec.Template.Spec.Containers[0].EnvFrom
+		pods = pods[:0]
+		for _, p := range list.Items {
+			if p.DeletionTimestamp == nil && podReady(&p) && reflect.DeepEqual(p.Spec.Containers[0].EnvFrom, want) {
+				pods = append(pods, p)
+			}
+		}
+		if len(pods) != 2 || len(list.Items) != 2 {
+			return fmt.Errorf("%d of %d Pods Ready at this version", len(pods), len(list.Items))
+		}
+		return nil
+	})
+	return pods
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// serviceAccountKubeconfig mints a token of the gitopsd ServiceAccount
+// bound to pod, as the kubelet does for the Pod's projected token, and
+// writes a kubeconfig holding that token and nothing else.
+func serviceAccountKubeconfig(t *testing.T, pod *corev1.Pod) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	expiry := int64(3600)
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+		ExpirationSeconds: &expiry,
+		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
+	}}
+	tok, err := env.Client.CoreV1().ServiceAccounts(systemNamespace).CreateToken(ctx, pod.Spec.ServiceAccountName, req, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("TokenRequest for ServiceAccount %s/%s: %v", systemNamespace, pod.Spec.ServiceAccountName, err)
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: env.Config.Host, CertificateAuthorityData: env.Config.CAData}
+	kc.AuthInfos["gitopsd"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	kc.Contexts["gitopsd"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: "gitopsd"}
+	kc.CurrentContext = "gitopsd"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// eventually polls check until it returns nil, failing the test with its
+// last error after timeout, or at once when a replica exited.
+func eventually(t *testing.T, timeout time.Duration, what string, check func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var err error
+	for {
+		if err = check(ctx); err == nil {
+			return
+		}
+		if errors.Is(err, errExited) {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, err)
+		case <-time.After(200 * time.Millisecond): // polling interval, not synchronisation
+		}
+	}
+}

@@ -388,7 +388,7 @@ func TestRefusedByOwnerAndRecreated(t *testing.T) {
 	p := f.plan(Request{Head: f.snapshot("c2", files), Source: "https://example.com/fleet.git@main"})
 
 	theirs := installation(t, p, "theirs")
-	if !strings.Contains(theirs.Refused, "other-fleet.git") || len(theirs.Objects) != 0 {
+	if !strings.Contains(theirs.Refused, "//example.com/other-fleet@refs/heads/main") || len(theirs.Objects) != 0 {
 		t.Errorf("another daemon's installation: refused %q, objects %+v", theirs.Refused, theirs.Objects)
 	}
 	frozen := objects(installation(t, p, "ours"))["ConfigMap/frozen"]
@@ -398,7 +398,7 @@ func TestRefusedByOwnerAndRecreated(t *testing.T) {
 	if s := p.Summary(); s.Refused != 1 || !s.Failed() {
 		t.Errorf("summary %s", s)
 	}
-	if h := p.Headline(); !strings.HasPrefix(h, "theirs: refused: installation theirs belongs to the gitopsd following https://example.com/other-fleet.git@main") {
+	if h := p.Headline(); !strings.HasPrefix(h, "theirs: refused: installation theirs belongs to the gitopsd following //example.com/other-fleet@refs/heads/main") {
 		t.Errorf("headline %q", h)
 	}
 }

@@ -36,7 +36,11 @@ func (p *Plan) Problems() []string {
 // reason is why the object is refused, without the object's name when the
 // reason starts with it.
 func (o Object) reason() string {
-	return strings.TrimPrefix(o.Reason, o.Key().String()+": ")
+	key := o.Key().String()
+	if r, ok := strings.CutPrefix(o.Reason, key+": "); ok {
+		return r
+	}
+	return strings.TrimPrefix(o.Reason, key+" ")
 }
 
 // Headline is the plan in one line, for a commit status: what would be

@@ -160,8 +160,9 @@ func TestFailures(t *testing.T) {
 	files["web/objects.yaml"] = web + configMap("frozen", "a: b") + "immutable: true\n"
 	f := newFixture(t, files, nil)
 	// Another daemon, following another repository, applies an
-	// installation called theirs.
+	// installation called theirs, and one that holds a ConfigMap shared.
 	f.applyAs("theirs", "https://example.com/other-fleet.git@main", configMap("theirs", "a: b"))
+	f.applyAs("foreign", "https://example.com/other-fleet.git@main", configMap("shared", "a: b"))
 
 	for _, tc := range []struct {
 		branch string
@@ -175,7 +176,9 @@ func TestFailures(t *testing.T) {
 		{"theirs", map[string]string{
 			"gitopsd.yaml":  fleet + "  - name: theirs\n    path: theirs\n    namespace: NS\n",
 			"theirs/a.yaml": configMap("theirs", "a: changed"),
-		}, "theirs: refused: installation theirs belongs to the gitopsd following https://example.com/other-fleet.git@main"},
+		}, "theirs: refused: installation theirs belongs to the gitopsd following //example.com/other-fleet@refs/heads/main"},
+		{"shared", map[string]string{"web/objects.yaml": files["web/objects.yaml"] + configMap("shared", "a: mine")},
+			"web: ConfigMap/NS/shared refused: belongs to installation foreign (of //example.com/other-fleet@refs/heads/main)"},
 	} {
 		t.Run(tc.branch, func(t *testing.T) {
 			pr := f.openPR(tc.branch, tc.files, nil)

@@ -55,7 +55,11 @@ func runPlan(ctx context.Context, args []string, out, errOut io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("base: %w", err)
 		}
-		req.Base, req.Source = &snap, sourceOf(sel.src.repo, base)
+		// As the daemon following the base records itself as owner.
+		if req.Source, err = source.Identity(sel.src.repo, base); err != nil {
+			return err
+		}
+		req.Base = &snap
 	}
 	planner, err := plan.New(plan.Deps{Load: planLoader(sel.src.name(), dir), Renderer: render.NewRenderer(sel.src.render, log), Differ: m})
 	if err != nil {
@@ -97,7 +101,3 @@ func headSnapshot(ctx context.Context, s *sourceFlags, base string, log *slog.Lo
 	snap, err := poller.FetchRef(ctx, s.ref, "")
 	return snap, "", err
 }
-
-// sourceOf names the owner a daemon following ref of repo records in its
-// inventories.
-func sourceOf(repo, ref string) string { return repo + "@" + ref }

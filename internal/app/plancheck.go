@@ -70,7 +70,7 @@ func (d *daemon) checkOptions() (plancheck.Options, error) {
 		return plancheck.Options{}, fmt.Errorf("plan checks: %w", err)
 	}
 	opts := plancheck.DefaultOptions()
-	opts.Branch, opts.Repository, opts.Source = ref.Name, source.RedactURL(d.flags.src.repo), sourceOf(d.flags.src.repo, d.flags.src.ref)
+	opts.Branch, opts.Repository, opts.Source = ref.Name, source.RedactURL(d.flags.src.repo), d.poller.Identity()
 	opts.Cluster, opts.ExternalURL, opts.PlanForks = d.flags.plan.cluster, d.flags.plan.externalURL, d.flags.plan.forks
 	if d.flags.src.interval > 0 {
 		opts.Interval = d.flags.src.interval

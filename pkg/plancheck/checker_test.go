@@ -430,3 +430,25 @@ func TestNothingToChangeNoComment(t *testing.T) {
 		t.Errorf("%d comments", len(got))
 	}
 }
+
+// TestErrorRetriedAtNextPoll: a head that cannot be fetched yet is an
+// error, gitopsd's and not the pull request's; the next poll plans it
+// again and the status turns to the plan's.
+func TestErrorRetriedAtNextPoll(t *testing.T) {
+	f := newFixture(t, mainFiles(), func(_ *fixture, o *Options, _ *Deps) { o.Interval = 200 * time.Millisecond })
+	head := f.commit("change", "change", map[string]string{"db/objects.yaml": configMap("db", "a: changed")})
+	if _, err := f.gh.OpenPR(githubtest.PR{Number: 1, HeadRef: "change", HeadSHA: head, BaseRef: "main", BaseSHA: f.main}); err != nil {
+		t.Fatal(err)
+	}
+	st := f.waitStatus(head)
+	if st.GetState() != "error" || !strings.Contains(st.GetDescription(), "could not fetch the head") {
+		t.Fatalf("status %s %q, want an error saying the head could not be fetched", st.GetState(), st.GetDescription())
+	}
+	if err := f.repo.SetRef("refs/pull/1/head", head); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the plan once the head can be fetched", func() bool {
+		list := f.gh.Statuses(head)
+		return list[len(list)-1].GetState() == "success"
+	})
+}

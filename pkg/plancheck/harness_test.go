@@ -57,6 +57,7 @@ type fixture struct {
 	checker *Checker
 	router  *github.Router
 	main    string // main's commit
+	pulls   int    // pull requests opened
 }
 
 // newFixture commits files (with "NS" replaced by the namespace) on main,
@@ -226,15 +227,17 @@ func (f *fixture) applyAs(name, source, objects string) {
 func (f *fixture) openPR(branch string, files map[string]string, change func(*githubtest.PR)) *gogithub.PullRequest {
 	f.t.Helper()
 	head := f.commit(branch, "change "+branch, files)
-	in := githubtest.PR{HeadRef: branch, HeadSHA: head, BaseRef: "main", BaseSHA: f.main}
+	f.pulls++
+	in := githubtest.PR{Number: f.pulls, HeadRef: branch, HeadSHA: head, BaseRef: "main", BaseSHA: f.main}
 	if change != nil {
 		change(&in)
 	}
-	pr, err := f.gh.OpenPR(in)
-	if err != nil {
+	// GitHub makes the ref as it opens the pull request.
+	if err := f.repo.SetRef(fmt.Sprintf("refs/pull/%d/head", in.Number), head); err != nil {
 		f.t.Fatal(err)
 	}
-	if err := f.repo.SetRef(fmt.Sprintf("refs/pull/%d/head", pr.GetNumber()), head); err != nil {
+	pr, err := f.gh.OpenPR(in)
+	if err != nil {
 		f.t.Fatal(err)
 	}
 	return pr

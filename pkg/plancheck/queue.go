@@ -224,7 +224,9 @@ func (c *Checker) finish(number int, r *run, out outcome) {
 			p.status.Comment = out.comment
 		}
 		p.plan = out.plan
-		if out.postError == "" {
+		// An error is gitopsd's (a fetch failed, the cluster did not
+		// answer), not the pull request's: the next poll tries again.
+		if out.postError == "" && out.state != Error {
 			p.done = planned{r.head, out.base}
 		}
 	}

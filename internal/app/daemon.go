@@ -14,6 +14,7 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/github"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/plancheck"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
@@ -34,13 +35,15 @@ const (
 	modServer     = "server"
 	modKube       = "kube"
 	modLeader     = "leader"
+	modPlan       = "plan"
 )
 
 // dependencies declares, in one place, what each module needs.
 var dependencies = map[string][]string{
-	modAll:        {modReconciler, modSource, modWebhook},
+	modAll:        {modPlan, modReconciler, modSource, modWebhook},
 	modKube:       nil,
 	modLeader:     {modKube, modServer},
+	modPlan:       {modKube, modLeader, modServer, modSource},
 	modReconciler: {modKube, modLeader, modServer, modSource},
 	modServer:     nil,
 	modSource:     {modServer},
@@ -64,6 +67,8 @@ type daemon struct {
 	poller        *source.Poller
 	elector       *leader.Elector // nil: leader election is off
 	reconciler    *reconcile.Reconciler
+	checker       *plancheck.Checker // nil: plan checks are off
+	pullRequests  pullRequestForwarder
 }
 
 func newDaemon(f *runFlags, log *slog.Logger) *daemon {
@@ -76,6 +81,7 @@ func newDaemon(f *runFlags, log *slog.Logger) *daemon {
 		modSource:     d.initSource,
 		modWebhook:    d.initWebhook,
 		modReconciler: d.initReconciler,
+		modPlan:       d.initPlan,
 	}
 	for name, deps := range dependencies {
 		if hidden[name] {
@@ -136,9 +142,12 @@ func (d *daemon) initWebhook(context.Context) (modules.Service, error) {
 	}
 	opts := github.DefaultRouterOptions()
 	opts.SecretFile = d.flags.webhookSecretFile
-	// Pull requests are accepted and dropped until the plan module hands
-	// the router a handler.
-	router, err := github.NewRouter(opts, github.RouterDeps{Sources: []github.Source{d.poller}, Registerer: d.metrics, Log: d.log})
+	deps := github.RouterDeps{Sources: []github.Source{d.poller}, Registerer: d.metrics, Log: d.log}
+	if d.flags.plan.enabled() {
+		// Handed to the plan module, when it runs in this process.
+		deps.PullRequests = &d.pullRequests
+	}
+	router, err := github.NewRouter(opts, deps)
 	if err != nil {
 		return nil, err
 	}

@@ -35,6 +35,7 @@ type runFlags struct {
 	logLevel, logFormat string
 	pprof               bool
 	podName             string // $POD_NAME in a pod: the Lease names the holder by it
+	plan                planFlags
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -56,6 +57,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.BoolVar(&f.pprof, "enable-pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP server")
 	f.podName = os.Getenv("POD_NAME")
+	f.plan.register(fs)
 }
 
 func (f *runFlags) validate() error {

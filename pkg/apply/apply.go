@@ -35,8 +35,8 @@ func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*Change
 		return nil, err
 	}
 	prev, items, live := p.prev, p.items, p.live
-	if req.Source != "" && prev.Source != "" && !source.SameIdentity(prev.Source, req.Source) {
-		return nil, &OwnershipError{Installation: req.Installation, Owner: prev.Source, Source: req.Source}
+	if err := ownedBy(req, prev); err != nil {
+		return nil, err
 	}
 	if len(req.Objects.Objects) == 0 && len(prev.Entries) > 0 && opts.Prune && !opts.AllowEmpty {
 		return nil, &EmptyRenderError{Installation: req.Installation, Owned: len(prev.Entries)}

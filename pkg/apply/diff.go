@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 	"github.com/pmezard/go-difflib/difflib"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -56,16 +57,26 @@ const (
 
 // Diff compares req with the cluster through server-side dry runs and
 // returns the objects that applying would create, change or (with
-// opts.Prune) delete, or keep though they left Git. Unlike Apply it reads
-// every object: it is for people, not for the reconcile loop.
+// opts.Prune) delete, or keep though they left Git. Unlike Apply it
+// dry-runs every object: it is for people, not for the reconcile loop.
+// Like Apply, it refuses an installation that another source owns with an
+// *OwnershipError.
 func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]ObjectDiff, error) {
 	opts = opts.withDefaults()
+	req.Source = source.NormalizeIdentity(req.Source)
 	p, err := m.plan(ctx, req, opts)
 	if err != nil {
 		return nil, err
 	}
+	if err := ownedBy(req, p.prev); err != nil {
+		return nil, err
+	}
 	prev, items, live := p.prev, p.items, p.live
 	if err := m.refuseClaimed(ctx, req, items, live, opts.Concurrency); err != nil {
+		return nil, err
+	}
+	listed, err := m.listLabelled(ctx, req.Installation, items, live, opts.Concurrency)
+	if err != nil {
 		return nil, err
 	}
 	var (
@@ -76,7 +87,7 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 	g.SetLimit(opts.Concurrency)
 	for _, it := range items {
 		g.Go(func() error {
-			d, err := m.diffItem(gctx, it)
+			d, err := m.diffItem(gctx, it, listed[it.key])
 			if err != nil || d == nil {
 				return err
 			}
@@ -133,8 +144,9 @@ func (m *Manager) prunePreview(ctx context.Context, installation string, entries
 	return out, nil
 }
 
-// diffItem dry-runs one object; nil means no change.
-func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
+// diffItem dry-runs one object, live as listed when it carries the
+// installation's label (else read); nil means no change.
+func (m *Manager) diffItem(ctx context.Context, it *item, listed *unstructured.Unstructured) (*ObjectDiff, error) {
 	if it.decided() && it.change.Action == Failed {
 		return &ObjectDiff{Key: it.key, Action: Failed, Reason: it.change.Reason}, nil
 	}
@@ -146,11 +158,15 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key), SecretKeys: secretKeys(it.key, nil, it.object())}, nil
 	}
 	client := m.resource(it.mapping, it.key.Namespace)
-	current, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		current = nil
-	} else if err != nil {
-		return nil, fmt.Errorf("read %s: %w", it.key, err)
+	current := listed
+	if current == nil {
+		var err error
+		current, err = client.Get(ctx, it.key.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			current = nil
+		} else if err != nil {
+			return nil, fmt.Errorf("read %s: %w", it.key, err)
+		}
 	}
 	data, err := json.Marshal(it.object().Object)
 	if err != nil {
@@ -161,6 +177,11 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 	})
 	if namespaceMissing(err, it.key.Namespace) && it.namespaceInSet {
 		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key), SecretKeys: secretKeys(it.key, nil, it.object())}, nil
+	}
+	if immutable(err) && it.src.GetAnnotations()[AnnotationRecreate] == "true" && current != nil {
+		// Apply would delete and create it again: show Git's object.
+		d := "# the change touches an immutable field: deleted and created again (" + AnnotationRecreate + ")\n" + unified(current, it.object(), it.key)
+		return &ObjectDiff{Key: it.key, Action: Configured, Diff: d, SecretKeys: secretKeys(it.key, current, it.object())}, nil
 	}
 	if err != nil {
 		reason := apiMessage(err)

@@ -40,6 +40,9 @@ type Installation struct {
 	// Error says why the cluster could not tell what would change (it
 	// was unreachable, say); the repository is not at fault.
 	Error string `json:"error,omitempty"`
+	// Refused says why the whole installation would be refused: another
+	// source (another daemon) owns it.
+	Refused string `json:"refused,omitempty"`
 	// Objects are the objects that would change or be refused, in apply
 	// order, followed by those that would be pruned.
 	Objects []Object `json:"objects,omitempty"`
@@ -146,6 +149,9 @@ func (in *Installation) Summary() Summary {
 	}
 	if in.Error != "" {
 		s.Errors++
+	}
+	if in.Refused != "" {
+		s.Refused++
 	}
 	for _, o := range in.Objects {
 		switch o.Action {

@@ -38,6 +38,9 @@ func writeInstallation(b *bufio.Writer, in *Installation) {
 	case in.Error != "":
 		fmt.Fprintf(b, "%s: not planned: %s\n", head, in.Error)
 		return
+	case in.Refused != "":
+		fmt.Fprintf(b, "%s: refused: %s\n", head, in.Refused)
+		return
 	}
 	fmt.Fprintf(b, "%s: %s\n", head, in.Summary())
 	for _, o := range in.Objects {

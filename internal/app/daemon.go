@@ -42,8 +42,8 @@ var dependencies = map[string][]string{
 	modLeader:     {modKube, modServer},
 	modReconciler: {modKube, modLeader, modServer, modSource},
 	modServer:     nil,
-	modSource:     {modServer},
-	modWebhook:    {modServer, modSource},
+	modSource:     {modLeader, modServer},
+	modWebhook:    {modLeader, modServer, modSource},
 }
 
 var hidden = map[string]bool{modServer: true, modKube: true, modLeader: true}
@@ -120,8 +120,16 @@ func (d *daemon) initSource(context.Context) (modules.Service, error) {
 		return nil, err
 	}
 	d.poller = poller
-	return readyService{Service: poller, ready: func() error {
-		if _, ok := poller.Latest(); !ok {
+	// Only the leader polls: a standby keeps no copy of the repository, so
+	// it is ready without one.
+	run := modules.ServiceFunc(func(ctx context.Context) error {
+		if !d.lead(ctx) {
+			return nil
+		}
+		return poller.Run(ctx)
+	})
+	return readyService{Service: run, ready: func() error {
+		if _, ok := poller.Latest(); !ok && d.leading() {
 			return errors.New("no snapshot of the repository yet")
 		}
 		return nil
@@ -135,14 +143,26 @@ func (d *daemon) initWebhook(context.Context) (modules.Service, error) {
 	}
 	opts := github.DefaultRouterOptions()
 	opts.SecretFile = d.flags.webhookSecretFile
+	deps := github.RouterDeps{Sources: []github.Source{d.poller}, Registerer: d.metrics, Log: d.log}
+	if d.elector != nil {
+		// A standby forwards deliveries to the leader, and is ready once
+		// it knows where the leader listens.
+		deps.Leadership = d.elector
+	}
 	// Pull requests are accepted and dropped until the plan module hands
 	// the router a handler.
-	router, err := github.NewRouter(opts, github.RouterDeps{Sources: []github.Source{d.poller}, Registerer: d.metrics, Log: d.log})
+	router, err := github.NewRouter(opts, deps)
 	if err != nil {
 		return nil, err
 	}
 	d.mux.Handle("POST /hooks/github", router)
-	return nil, nil
+	return readyService{Service: modules.ServiceFunc(idle), ready: router.Ready}, nil
+}
+
+// idle runs until ctx ends: the service of a module that only serves HTTP.
+func idle(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
 }
 
 func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
@@ -199,9 +219,7 @@ func (d *daemon) reconcile(ctx context.Context) error {
 	if d.elector == nil {
 		return d.reconciler.Run(ctx)
 	}
-	select {
-	case <-d.elector.Started():
-	case <-ctx.Done():
+	if !d.lead(ctx) {
 		return nil
 	}
 	go func() {
@@ -219,6 +237,20 @@ func (d *daemon) reconcile(ctx context.Context) error {
 // leading reports whether this replica applies: it holds the Lease, or
 // leader election is off.
 func (d *daemon) leading() bool { return d.elector == nil || d.elector.Leading() }
+
+// lead waits until this replica leads (true at once with leader election
+// off), or until ctx ends (false).
+func (d *daemon) lead(ctx context.Context) bool {
+	if d.elector == nil {
+		return true
+	}
+	select {
+	case <-d.elector.Started():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
 // readyService adds a readiness check to a service.
 type readyService struct {

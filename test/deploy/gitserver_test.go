@@ -23,6 +23,33 @@ const gitToken = "token-for-the-deploy-test"
 type gitServer struct {
 	*httptest.Server
 	down atomic.Bool // answer 503, as an unreachable host would fail
+	work string      // the working copy commits are made in
+}
+
+// commit writes files (path to content; empty content removes the file)
+// in the working copy, commits them on main, pushes to the served
+// repository and returns the commit.
+func (s *gitServer) commit(t *testing.T, msg string, files map[string]string) string {
+	t.Helper()
+	for name, content := range files {
+		path := filepath.Join(s.work, name)
+		if content == "" {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git(t, s.work, "add", "-A")
+	git(t, s.work, "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", msg)
+	git(t, s.work, "push", "-q", "origin", "main")
+	return git(t, s.work, "rev-parse", "HEAD")
 }
 
 // serveFleet commits testdata/NAME to a new repository, serves it, and
@@ -37,12 +64,13 @@ func serveFleet(t *testing.T, name string) (srv *gitServer, url, head string) {
 	git(t, work, "add", ".")
 	git(t, work, "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", name)
 	git(t, root, "clone", "-q", "--bare", work, name+".git")
+	git(t, work, "remote", "add", "origin", filepath.Join(root, name+".git"))
 	backend := &cgi.Handler{
 		Path:   filepath.Join(git(t, root, "--exec-path"), "git-http-backend"),
 		Env:    []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1"},
 		Stderr: io.Discard,
 	}
-	srv = &gitServer{}
+	srv = &gitServer{work: work}
 	srv.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if srv.down.Load() {
 			http.Error(w, "down for the test", http.StatusServiceUnavailable)

@@ -24,7 +24,9 @@ const systemNamespace = "gitopsd-system"
 
 // overlay is the kustomization a user writes next to deploy/ (README, "Run
 // it in your cluster"): the image they pushed, their repository, its token
-// and the webhook secret, and one of the optional components.
+// and the webhook secret, and one of the optional components. The poll
+// interval is an hour, so that what the tests see after the first poll
+// came by webhook.
 const overlay = `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: gitopsd-system
@@ -37,7 +39,7 @@ configMapGenerator:
     behavior: merge
     literals:
       - GITOPSD_REPO=%[4]s
-      - GITOPSD_INTERVAL=2s
+      - GITOPSD_INTERVAL=1h
       - GITOPSD_GIT_PASSWORD_FILE=/etc/gitopsd/secrets/git-token
       - GITOPSD_WEBHOOK_SECRET_FILE=/etc/gitopsd/secrets/webhook-secret
 secretGenerator:

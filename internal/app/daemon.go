@@ -187,7 +187,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	if err := errors.Join(metrics.Register(d.metrics), driftMetrics.Register(d.metrics)); err != nil {
 		return nil, err
 	}
-	events, stopEvents := reconcile.NewKubeEvents(client, inventory.DefaultNamespace, inventories)
+	events, stopEvents := reconcile.NewKubeEvents(client, inventory.DefaultNamespace, d.flags.podName, inventories)
 	detector, err := drift.NewDetector(drift.Deps{Metadata: meta, Mapper: manager, Checker: manager, Recorder: events, Metrics: driftMetrics, Log: d.log}, drift.DefaultOptions())
 	if err != nil {
 		stopEvents()

@@ -94,8 +94,8 @@ func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 	correctsDrift(t, "the leader")
 	eventually(t, 30*time.Second, "Events from gitopsd", func(ctx context.Context) error {
 		return errors.Join(
-			hasEvent(ctx, "shop", "Drift", "Deployment", "web"),
-			hasEvent(ctx, systemNamespace, "Applied", "ConfigMap", ""),
+			hasEvent(ctx, leader.pod.Name, "shop", "Drift", "Deployment", "web"),
+			hasEvent(ctx, leader.pod.Name, systemNamespace, "Applied", "ConfigMap", ""),
 		)
 	})
 
@@ -280,17 +280,17 @@ func correctsDrift(t *testing.T, who string) {
 	})
 }
 
-// hasEvent finds an Event that gitopsd wrote in namespace with reason, on an
-// object of kind (and name, unless empty).
-func hasEvent(ctx context.Context, namespace, reason, kind, name string) error {
+// hasEvent finds an Event that gitopsd wrote from pod (POD_NAME) in
+// namespace with reason, on an object of kind (and name, unless empty).
+func hasEvent(ctx context.Context, pod, namespace, reason, kind, name string) error {
 	events, err := env.Client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
 	for _, e := range events.Items {
-		if e.Source.Component == "gitopsd" && e.Reason == reason && e.InvolvedObject.Kind == kind && (name == "" || e.InvolvedObject.Name == name) {
+		if e.Source.Component == "gitopsd" && e.Source.Host == pod && e.Reason == reason && e.InvolvedObject.Kind == kind && (name == "" || e.InvolvedObject.Name == name) {
 			return nil
 		}
 	}
-	return fmt.Errorf("no %s Event on a %s in %s among %d", reason, kind, namespace, len(events.Items))
+	return fmt.Errorf("no %s Event from %s on a %s in %s among %d", reason, pod, kind, namespace, len(events.Items))
 }

@@ -11,10 +11,7 @@ import (
 // TestApplyExampleRepo drives the command line as a user would: diff, apply,
 // apply again, remove an object, diff and apply.
 func TestApplyExampleRepo(t *testing.T) {
-	repo := filepath.Join(t.TempDir(), "repo")
-	if err := os.CopyFS(repo, os.DirFS(exampleRepo)); err != nil {
-		t.Fatal(err)
-	}
+	repo := exampleFleet(t)
 	kube := []string{"--kubeconfig", env.Kubeconfig}
 	run := func(args ...string) (string, string, int) {
 		return gitopsd(t, append(append(args, "--dir", repo), kube...)...)

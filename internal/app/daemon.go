@@ -197,6 +197,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	opts.Source, opts.Name = d.poller.Identity(), d.flags.src.name()
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
+	opts.Apply.Protected = d.flags.protected()
 	d.reconciler, err = reconcile.New(reconcile.Deps{
 		Snapshots: d.poller, Renderer: render.NewRenderer(d.flags.src.render, d.log), Applier: manager, Inventories: inventories,
 		Drift: detector, Events: events, Metrics: metrics, Log: d.log, Reachability: reach,

@@ -3,10 +3,13 @@ package app
 import (
 	"context"
 	"net"
+	"strings"
 
 	"github.com/gitopsd/gitopsd/internal/leader"
 	"github.com/gitopsd/gitopsd/internal/modules"
 	"github.com/gitopsd/gitopsd/pkg/github"
+	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/render"
 	"k8s.io/apimachinery/pkg/util/rand"
 )
 
@@ -40,6 +43,28 @@ func (d *daemon) initLeader(context.Context) (modules.Service, error) {
 }
 
 var _ github.Leadership = (*leader.Elector)(nil)
+
+// protected are the objects gitopsd runs on, which no prune may delete
+// whatever gitopsd.yaml says, even when the installation holding them (its
+// own, see examples/repo/gitopsd) is removed: the namespace it keeps its
+// inventories in, the one it runs in, and its leader election Lease with
+// its namespace. Deleting a namespace deletes what is in it.
+func (f *runFlags) protected() map[render.Key]string {
+	why := map[string][]string{inventory.DefaultNamespace: {"gitopsd keeps its inventories in it"}}
+	if ns := f.podNamespace; ns != "" {
+		why[ns] = append(why[ns], "gitopsd runs in it")
+	}
+	p := map[render.Key]string{}
+	if f.leaderElect {
+		ns := f.leaderElectionNS
+		why[ns] = append(why[ns], "gitopsd's leader election Lease is in it")
+		p[render.Key{Group: "coordination.k8s.io", Kind: "Lease", Namespace: ns, Name: f.leaseName()}] = "it is gitopsd's leader election Lease"
+	}
+	for ns, reasons := range why {
+		p[render.Key{Kind: "Namespace", Name: ns}] = strings.Join(reasons, ", ")
+	}
+	return p
+}
 
 // advertiseAddr is where the other replicas reach this one: flag when set;
 // else the Pod's IP (POD_IP, from the Downward API) with the port of

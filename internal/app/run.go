@@ -36,6 +36,7 @@ type runFlags struct {
 	podName             string // $POD_NAME in a pod: the Lease names the holder by it
 	advertiseAddr       string
 	podIP               string // $POD_IP in a pod: the default advertised address
+	podNamespace        string // $POD_NAMESPACE in a pod: never pruned
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -57,7 +58,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.BoolVar(&f.pprof, "enable-pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP server")
 	fs.StringVar(&f.advertiseAddr, "advertise-addr", "", "host:port at which the other replicas reach this one's HTTP server, published in the Lease so that a standby forwards webhooks to the leader (default $POD_IP and the port of --http-addr)")
-	f.podName, f.podIP = os.Getenv("POD_NAME"), os.Getenv("POD_IP")
+	f.podName, f.podIP, f.podNamespace = os.Getenv("POD_NAME"), os.Getenv("POD_IP"), os.Getenv("POD_NAMESPACE")
 }
 
 func (f *runFlags) validate() error {

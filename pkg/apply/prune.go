@@ -37,7 +37,7 @@ func (m *Manager) prune(ctx context.Context, installation string, entries []inve
 				continue
 			}
 			g.Go(func() error {
-				c, keep := m.pruneOne(gctx, installation, e, live[e.Key()], opts.DryRun)
+				c, keep := m.pruneOne(gctx, installation, e, live[e.Key()], opts)
 				mu.Lock()
 				defer mu.Unlock()
 				changes = append(changes, c)
@@ -53,9 +53,13 @@ func (m *Manager) prune(ctx context.Context, installation string, entries []inve
 }
 
 // pruneOne deletes one stale object; keep says to keep its entry and try
-// again at the next apply.
-func (m *Manager) pruneOne(ctx context.Context, installation string, e inventory.Entry, live *metav1.PartialObjectMetadata, dryRun bool) (c Change, keep bool) {
-	c, keep = m.pruneDecision(ctx, installation, e, live, dryRun)
+// again at the next apply. A protected object is refused before anything
+// is asked of the API server.
+func (m *Manager) pruneOne(ctx context.Context, installation string, e inventory.Entry, live *metav1.PartialObjectMetadata, opts Options) (c Change, keep bool) {
+	if why, ok := opts.Protected[e.Key()]; ok {
+		return Change{Key: e.Key(), Version: e.Version, Action: Skipped, Reason: "never pruned: " + why + "; left in place"}, false
+	}
+	c, keep = m.pruneDecision(ctx, installation, e, live, opts.DryRun)
 	return c, keep || c.Action == Failed
 }
 
@@ -90,6 +94,10 @@ func (m *Manager) pruneDecision(ctx context.Context, installation string, e inve
 	}
 	if live.Annotations[AnnotationPrune] == disabled {
 		c.Action, c.Reason = Skipped, "prune disabled by annotation "+AnnotationPrune+"; left in place"
+		return c, false
+	}
+	if of, ok := live.Labels[inventory.LabelInstallation]; ok {
+		c.Action, c.Reason = Skipped, fmt.Sprintf("never pruned: it is the inventory of installation %s, gitopsd's own record; left in place", of)
 		return c, false
 	}
 	if c, held := m.holdsOthers(ctx, c, installation); held {

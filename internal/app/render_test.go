@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/internal/example"
+	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"

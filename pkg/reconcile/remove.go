@@ -157,7 +157,7 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 // reason: left in place (what gitopsd runs on, prune disabled) or already
 // gone.
 func skippedPrunes(cs *apply.ChangeSet) string {
-	const most = 10
+	const most = 20
 	var kept []string
 	for _, c := range cs.Changes {
 		if c.Action == apply.Skipped {

@@ -56,15 +56,17 @@ func (s *gitServer) commit(t *testing.T, msg string, files map[string]string) st
 // returns the server, the repository's URL and the commit.
 func serveFleet(t *testing.T, name string) (srv *gitServer, url, head string) {
 	t.Helper()
+	return serveFleetWith(t, name, nil)
+}
+
+// serveFleetWith is serveFleet with prepare, when set, completing the
+// working copy before the first commit, knowing the repository's URL.
+func serveFleetWith(t *testing.T, name string, prepare func(work, url string)) (srv *gitServer, url, head string) {
+	t.Helper()
 	root, work := t.TempDir(), filepath.Join(t.TempDir(), name)
 	if err := os.CopyFS(work, os.DirFS(filepath.Join("testdata", name))); err != nil {
 		t.Fatal(err)
 	}
-	git(t, work, "init", "-q", "-b", "main")
-	git(t, work, "add", ".")
-	git(t, work, "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", name)
-	git(t, root, "clone", "-q", "--bare", work, name+".git")
-	git(t, work, "remote", "add", "origin", filepath.Join(root, name+".git"))
 	backend := &cgi.Handler{
 		Path:   filepath.Join(git(t, root, "--exec-path"), "git-http-backend"),
 		Env:    []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1"},
@@ -84,7 +86,16 @@ func serveFleet(t *testing.T, name string) (srv *gitServer, url, head string) {
 		backend.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	return srv, srv.URL + "/" + name + ".git", git(t, work, "rev-parse", "HEAD")
+	url = srv.URL + "/" + name + ".git"
+	if prepare != nil {
+		prepare(work, url)
+	}
+	git(t, work, "init", "-q", "-b", "main")
+	git(t, work, "add", ".")
+	git(t, work, "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", name)
+	git(t, root, "clone", "-q", "--bare", work, name+".git")
+	git(t, work, "remote", "add", "origin", filepath.Join(root, name+".git"))
+	return srv, url, git(t, work, "rev-parse", "HEAD")
 }
 
 func git(t *testing.T, dir string, args ...string) string {

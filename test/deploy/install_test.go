@@ -120,13 +120,17 @@ func podReady(p *corev1.Pod) bool {
 // writes a kubeconfig holding that token and nothing else.
 func serviceAccountKubeconfig(t *testing.T, pod *corev1.Pod) string {
 	t.Helper()
+	return tokenKubeconfig(t, pod, &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID})
+}
+
+// tokenKubeconfig mints a token of pod's ServiceAccount, bound to bound
+// when it is set, and writes a kubeconfig holding it and nothing else.
+func tokenKubeconfig(t *testing.T, pod *corev1.Pod, bound *authenticationv1.BoundObjectReference) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	expiry := int64(3600)
-	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
-		ExpirationSeconds: &expiry,
-		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
-	}}
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry, BoundObjectRef: bound}}
 	tok, err := env.Client.CoreV1().ServiceAccounts(systemNamespace).CreateToken(ctx, pod.Spec.ServiceAccountName, req, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("TokenRequest for ServiceAccount %s/%s: %v", systemNamespace, pod.Spec.ServiceAccountName, err)

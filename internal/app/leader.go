@@ -46,7 +46,7 @@ var _ github.Leadership = (*leader.Elector)(nil)
 
 // protected are the objects gitopsd runs on, which no prune may delete
 // whatever gitopsd.yaml says, even when the installation holding them (its
-// own, see examples/repo/gitopsd) is removed: the namespace it keeps its
+// own, see examples/repo/platform/gitopsd) is removed: the namespace it keeps its
 // inventories in, the one it runs in, and its leader election Lease with
 // its namespace. Deleting a namespace deletes what is in it.
 func (f *runFlags) protected() map[render.Key]string {

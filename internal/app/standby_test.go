@@ -71,3 +71,19 @@ func TestWebhookToTheStandbyReachesTheLeader(t *testing.T) {
 		t.Error("the standby is not ready")
 	}
 }
+
+func TestAdvertiseAddr(t *testing.T) {
+	for _, tc := range []struct{ flag, httpAddr, podIP, want string }{
+		{"", ":8080", "10.1.2.3", "10.1.2.3:8080"},
+		{"", ":8080", "fd00::3", "[fd00::3]:8080"},
+		{"gitopsd-0.gitopsd:9090", ":8080", "10.1.2.3", "gitopsd-0.gitopsd:9090"},
+		{"", "127.0.0.1:18080", "", "127.0.0.1:18080"},
+		{"", ":8080", "", ""},
+		{"", "0.0.0.0:8080", "", ""},
+		{"", "[::]:8080", "", ""},
+	} {
+		if got := advertiseAddr(tc.flag, tc.httpAddr, tc.podIP); got != tc.want {
+			t.Errorf("advertiseAddr(%q, %q, %q) = %q, want %q", tc.flag, tc.httpAddr, tc.podIP, got, tc.want)
+		}
+	}
+}

@@ -166,15 +166,15 @@ func (e *Elector) LeaderAddress() (string, bool) {
 	if holder == "" || holder == e.opts.Identity {
 		return "", false
 	}
-	return AddressOf(holder)
+	return addressOf(holder)
 }
 
 // addressSep separates a holder's identity from its address in the Lease;
 // neither host names nor pod names hold it.
 const addressSep = "@"
 
-// AddressOf is the address published in a Lease holder identity.
-func AddressOf(holder string) (string, bool) {
+// addressOf is the address published in a Lease holder identity.
+func addressOf(holder string) (string, bool) {
 	i := strings.LastIndex(holder, addressSep)
 	if i < 0 || i == len(holder)-1 {
 		return "", false

@@ -209,7 +209,7 @@ func TestLeaderAddress(t *testing.T) {
 	waitUntil(t, 10*time.Second, "b to lead", b.Leading)
 	c := startCampaignAt(t, ns, "c", "", lease)
 	waitUntil(t, 10*time.Second, "c to see b's address", func() bool { addr, _ := c.LeaderAddress(); return addr == "[fd00::2]:8080" })
-	if _, ok := AddressOf("c"); ok {
+	if _, ok := addressOf("c"); ok {
 		t.Error("an identity without an address has one")
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/example"
 	"github.com/gitopsd/gitopsd/internal/gittest"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
@@ -67,14 +68,14 @@ func run() error {
 	defer env.Stop()
 	d.kubeconfig = env.Kubeconfig
 
-	step("Making a Git repository from examples/repo")
-	if err := os.CopyFS(d.fleet, os.DirFS("examples/repo")); err != nil {
+	step("Making a Git repository from examples/repo, with deploy/ as the base of gitopsd's own installation")
+	if err := example.Fleet(".", d.fleet); err != nil {
 		return err
 	}
 	if err := d.git("init", "-q", "-b", "main"); err != nil {
 		return err
 	}
-	if err := d.commit("the fleet: mattermost staging and production, backups, monitoring, checkout"); err != nil {
+	if err := d.commit("the fleet: mattermost staging and production, backups, monitoring, checkout, gitopsd itself"); err != nil {
 		return err
 	}
 	// Like GitHub, serve any commit by its SHA.

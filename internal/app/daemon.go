@@ -46,8 +46,8 @@ var dependencies = map[string][]string{
 	modPlan:       {modKube, modLeader, modServer, modSource},
 	modReconciler: {modKube, modLeader, modServer, modSource},
 	modServer:     nil,
-	modSource:     {modServer},
-	modWebhook:    {modServer, modSource},
+	modSource:     {modLeader, modServer},
+	modWebhook:    {modLeader, modServer, modSource},
 }
 
 var hidden = map[string]bool{modServer: true, modKube: true, modLeader: true}
@@ -127,8 +127,16 @@ func (d *daemon) initSource(context.Context) (modules.Service, error) {
 		return nil, err
 	}
 	d.poller = poller
-	return readyService{Service: poller, ready: func() error {
-		if _, ok := poller.Latest(); !ok {
+	// Only the leader polls: a standby keeps no copy of the repository, so
+	// it is ready without one.
+	run := modules.ServiceFunc(func(ctx context.Context) error {
+		if !d.lead(ctx) {
+			return nil
+		}
+		return poller.Run(ctx)
+	})
+	return readyService{Service: run, ready: func() error {
+		if _, ok := poller.Latest(); !ok && d.leading() {
 			return errors.New("no snapshot of the repository yet")
 		}
 		return nil
@@ -143,6 +151,11 @@ func (d *daemon) initWebhook(context.Context) (modules.Service, error) {
 	opts := github.DefaultRouterOptions()
 	opts.SecretFile = d.flags.webhookSecretFile
 	deps := github.RouterDeps{Sources: []github.Source{d.poller}, Registerer: d.metrics, Log: d.log}
+	if d.elector != nil {
+		// A standby forwards deliveries to the leader, and is ready once
+		// it knows where the leader listens.
+		deps.Leadership = d.elector
+	}
 	if d.flags.plan.enabled() {
 		// Handed to the plan module, when it runs in this process.
 		deps.PullRequests = &d.pullRequests
@@ -152,7 +165,13 @@ func (d *daemon) initWebhook(context.Context) (modules.Service, error) {
 		return nil, err
 	}
 	d.mux.Handle("POST /hooks/github", router)
-	return nil, nil
+	return readyService{Service: modules.ServiceFunc(idle), ready: router.Ready}, nil
+}
+
+// idle runs until ctx ends: the service of a module that only serves HTTP.
+func idle(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
 }
 
 func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
@@ -177,7 +196,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	if err := errors.Join(metrics.Register(d.metrics), driftMetrics.Register(d.metrics)); err != nil {
 		return nil, err
 	}
-	events, stopEvents := reconcile.NewKubeEvents(client, inventory.DefaultNamespace, inventories)
+	events, stopEvents := reconcile.NewKubeEvents(client, inventory.DefaultNamespace, d.flags.podName, inventories)
 	detector, err := drift.NewDetector(drift.Deps{Metadata: meta, Mapper: manager, Checker: manager, Recorder: events, Metrics: driftMetrics, Log: d.log}, drift.DefaultOptions())
 	if err != nil {
 		stopEvents()
@@ -187,6 +206,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	opts.Source, opts.Name = d.poller.Identity(), d.flags.src.name()
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
+	opts.Apply.Protected = d.flags.protected()
 	d.reconciler, err = reconcile.New(reconcile.Deps{
 		Snapshots: d.poller, Renderer: render.NewRenderer(d.flags.src.render, d.log), Applier: manager, Inventories: inventories,
 		Drift: detector, Events: events, Metrics: metrics, Log: d.log, Reachability: reach,
@@ -211,9 +231,7 @@ func (d *daemon) reconcile(ctx context.Context) error {
 	if d.elector == nil {
 		return d.reconciler.Run(ctx)
 	}
-	select {
-	case <-d.elector.Started():
-	case <-ctx.Done():
+	if !d.lead(ctx) {
 		return nil
 	}
 	go func() {
@@ -231,6 +249,20 @@ func (d *daemon) reconcile(ctx context.Context) error {
 // leading reports whether this replica applies: it holds the Lease, or
 // leader election is off.
 func (d *daemon) leading() bool { return d.elector == nil || d.elector.Leading() }
+
+// lead waits until this replica leads (true at once with leader election
+// off), or until ctx ends (false).
+func (d *daemon) lead(ctx context.Context) bool {
+	if d.elector == nil {
+		return true
+	}
+	select {
+	case <-d.elector.Started():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
 // readyService adds a readiness check to a service.
 type readyService struct {

@@ -36,6 +36,9 @@ type runFlags struct {
 	pprof               bool
 	podName             string // $POD_NAME in a pod: the Lease names the holder by it
 	plan                planFlags
+	advertiseAddr       string
+	podIP               string // $POD_IP in a pod: the default advertised address
+	podNamespace        string // $POD_NAMESPACE in a pod: never pruned
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -56,7 +59,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.BoolVar(&f.pprof, "enable-pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP server")
-	f.podName = os.Getenv("POD_NAME")
+	fs.StringVar(&f.advertiseAddr, "advertise-addr", "", "host:port at which the other replicas reach this one's HTTP server, published in the Lease so that a standby forwards webhooks to the leader (default $POD_IP and the port of --http-addr)")
+	f.podName, f.podIP, f.podNamespace = os.Getenv("POD_NAME"), os.Getenv("POD_IP"), os.Getenv("POD_NAMESPACE")
 	f.plan.register(fs)
 }
 

@@ -102,7 +102,7 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 	}
 	sortDiffs(diffs, items)
 	if opts.Prune {
-		pruned, err := m.prunePreview(ctx, req.Installation, stale(prev, items), live, opts.Concurrency)
+		pruned, err := m.prunePreview(ctx, req.Installation, stale(prev, items), live, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -116,13 +116,13 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 // reason when prune would keep the object and try again, as it keeps a
 // Namespace that holds objects of another installation. Objects prune
 // would leave in place and forget are left out, as they change nothing.
-func (m *Manager) prunePreview(ctx context.Context, installation string, entries []inventory.Entry, live map[render.Key]*metav1.PartialObjectMetadata, concurrency int) ([]ObjectDiff, error) {
+func (m *Manager) prunePreview(ctx context.Context, installation string, entries []inventory.Entry, live map[render.Key]*metav1.PartialObjectMetadata, opts Options) ([]ObjectDiff, error) {
 	diffs := make([]*ObjectDiff, len(entries))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(concurrency)
+	g.SetLimit(opts.Concurrency)
 	for i, e := range entries {
 		g.Go(func() error {
-			c, keep, _, _ := m.pruneCheck(gctx, installation, e, live[e.Key()])
+			c, keep, _, _ := m.pruneCheck(gctx, installation, e, live[e.Key()], opts.Protected)
 			switch {
 			case c.Action == Failed:
 				return c.Err

@@ -152,6 +152,7 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 		}
 	}
 	data, err := json.Marshal(it.object().Object)
+	it.obj = nil // sent: an apply would hold a copy of every object until its end
 	if err != nil {
 		it.fail(fmt.Errorf("%s: %w", it.key, err))
 		return

@@ -173,7 +173,12 @@ type Detector struct {
 
 // state is what the detector knows of one installation.
 type state struct {
-	applied    Applied
+	applied Applied // without Request.Objects, which objects holds
+	// objects are the objects Git says the installation has, packed:
+	// only those a check compares are decoded. Nil when they could not be
+	// packed, with the reason in packErr.
+	objects    *render.PackedSet
+	packErr    error
 	kinds      map[schema.GroupVersionResource]schema.GroupKind // the resources it owns objects of
 	unwatched  map[schema.GroupKind]error                       // kinds it owns that are not watched, and why
 	retry      time.Duration                                    // the wait before watching them again

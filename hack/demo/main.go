@@ -1,7 +1,8 @@
 // Command demo shows gitopsd to a newcomer (`make demo`): it starts the local
-// control plane, turns examples/repo into a Git repository, runs `gitopsd
-// run` against it, and walks through the initial sync and a pushed commit,
-// then leaves everything running until Ctrl-C.
+// control plane, turns examples/repo into a Git repository served by git
+// http-backend, runs `gitopsd run` against it, and walks through the initial
+// sync, a pushed commit, drift, and a pull request planned on an in-process
+// GitHub (githubtest), then leaves everything running until Ctrl-C.
 package main
 
 import (
@@ -22,7 +23,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/example"
+	"github.com/gitopsd/gitopsd/internal/gittest"
 	"github.com/gitopsd/gitopsd/internal/testenv"
+	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
 )
 
 const webhookSecret = "demo-secret"
@@ -37,6 +41,10 @@ func main() {
 // demo holds what the walk-through started.
 type demo struct {
 	dir, fleet, gitopsd, kubectl, kubeconfig, addr string
+	// repoURL is the fleet served over HTTP by git http-backend.
+	repoURL string
+	// github is the in-process GitHub the daemon posts plan checks to.
+	github *githubtest.Server
 }
 
 func run() error {
@@ -60,16 +68,29 @@ func run() error {
 	defer env.Stop()
 	d.kubeconfig = env.Kubeconfig
 
-	step("Making a Git repository from examples/repo")
-	if err := os.CopyFS(d.fleet, os.DirFS("examples/repo")); err != nil {
+	step("Making a Git repository from examples/repo, with deploy/ as the base of gitopsd's own installation")
+	if err := example.Fleet(".", d.fleet); err != nil {
 		return err
 	}
 	if err := d.git("init", "-q", "-b", "main"); err != nil {
 		return err
 	}
-	if err := d.commit("the fleet: mattermost staging and production, backups, monitoring, checkout"); err != nil {
+	if err := d.commit("the fleet: mattermost staging and production, backups, monitoring, checkout, gitopsd itself"); err != nil {
 		return err
 	}
+	// Like GitHub, serve any commit by its SHA.
+	if err := d.git("config", "uploadpack.allowAnySHA1InWant", "true"); err != nil {
+		return err
+	}
+	gitServer, err := gittest.NewServer(d.dir)
+	if err != nil {
+		return err
+	}
+	defer gitServer.Close()
+	d.repoURL = gitServer.URL + "/fleet/.git"
+	d.github = githubtest.NewServer(githubtest.Options{})
+	defer d.github.Close()
+	fmt.Printf("served at %s by git http-backend; GitHub's API (githubtest) at %s\n", d.repoURL, d.github.URL)
 	d.show("cat", filepath.Join(d.fleet, "gitopsd.yaml"))
 
 	daemon, err := d.startDaemon()
@@ -123,6 +144,10 @@ func run() error {
 	}
 	d.show(d.gitopsd, "status", "--server", "http://"+d.addr)
 
+	if err := d.pullRequest(ctx); err != nil {
+		return err
+	}
+
 	fmt.Printf(`
 Everything keeps running. The status page: http://%s/
 In another terminal, try:
@@ -166,8 +191,14 @@ func (d *demo) startDaemon() (*daemonProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"run", "--repo", d.fleet, "--kubeconfig", d.kubeconfig, "--interval", "5s",
-		"--http-addr", d.addr, "--webhook-secret-file", secret, "--cache-dir", filepath.Join(d.dir, "repos")}
+	token := filepath.Join(d.dir, "github-token")
+	if err := os.WriteFile(token, []byte(d.github.Token()), 0o600); err != nil {
+		return nil, err
+	}
+	args := []string{"run", "--repo", d.repoURL, "--kubeconfig", d.kubeconfig, "--interval", "5s",
+		"--http-addr", d.addr, "--webhook-secret-file", secret, "--cache-dir", filepath.Join(d.dir, "repos"),
+		"--github-token-file", token, "--github-api-url", d.github.URL, "--github-repository", d.github.Repository(),
+		"--external-url", "http://" + d.addr}
 	step("Running: gitopsd %s", strings.Join(args, " "))
 	cmd := exec.Command(d.gitopsd, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -270,7 +301,12 @@ func pollFor(ctx context.Context, timeout time.Duration, what string, ok func() 
 
 // push sends GitHub's push webhook for main, signed with the shared secret.
 func (d *demo) push() error {
-	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "repository": map[string]any{"clone_url": d.fleet, "full_name": "demo/fleet"}})
+	return d.webhook("push", map[string]any{"ref": "refs/heads/main", "repository": map[string]any{"clone_url": d.repoURL, "full_name": d.github.Repository()}})
+}
+
+// webhook sends a GitHub webhook delivery, signed with the shared secret.
+func (d *demo) webhook(event string, payload any) error {
+	body, _ := json.Marshal(payload)
 	mac := hmac.New(sha256.New, []byte(webhookSecret))
 	mac.Write(body)
 	req, err := http.NewRequest(http.MethodPost, "http://"+d.addr+"/hooks/github", bytes.NewReader(body))
@@ -278,14 +314,14 @@ func (d *demo) push() error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Event", event)
 	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
 	res.Body.Close()
-	fmt.Printf("POST /hooks/github: %s\n", res.Status)
+	fmt.Printf("POST /hooks/github (%s): %s\n", event, res.Status)
 	return nil
 }
 

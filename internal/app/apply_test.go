@@ -11,10 +11,7 @@ import (
 // TestApplyExampleRepo drives the command line as a user would: diff, apply,
 // apply again, remove an object, diff and apply.
 func TestApplyExampleRepo(t *testing.T) {
-	repo := filepath.Join(t.TempDir(), "repo")
-	if err := os.CopyFS(repo, os.DirFS(exampleRepo)); err != nil {
-		t.Fatal(err)
-	}
+	repo := exampleFleet(t)
 	kube := []string{"--kubeconfig", env.Kubeconfig}
 	run := func(args ...string) (string, string, int) {
 		return gitopsd(t, append(append(args, "--dir", repo), kube...)...)
@@ -107,9 +104,15 @@ spec:
 }
 
 // TestDeployManifestsApply applies deploy/, gitopsd's own in-cluster
-// installation, and waits for it to become healthy on the fake nodes.
+// installation, and waits for it to become healthy on the fake nodes. It
+// is installation gitopsd, as in examples/repo (applied by other tests of
+// this cluster): one object has one owner.
 func TestDeployManifestsApply(t *testing.T) {
-	out, stderr, code := gitopsd(t, "apply", "--dir", "../../deploy", "--kubeconfig", env.Kubeconfig, "--wait", "--timeout", "60s")
+	dir := filepath.Join(t.TempDir(), "gitopsd")
+	if err := os.CopyFS(dir, os.DirFS("../../deploy")); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := gitopsd(t, "apply", "--dir", dir, "--kubeconfig", env.Kubeconfig, "--wait", "--timeout", "60s")
 	if code != 0 {
 		t.Fatalf("apply deploy/: exit %d\n%s%s", code, out, stderr)
 	}

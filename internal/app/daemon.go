@@ -16,6 +16,7 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/github"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/plancheck"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
@@ -36,17 +37,19 @@ const (
 	modServer     = "server"
 	modKube       = "kube"
 	modLeader     = "leader"
+	modPlan       = "plan"
 )
 
 // dependencies declares, in one place, what each module needs.
 var dependencies = map[string][]string{
-	modAll:        {modReconciler, modSource, modWebhook},
+	modAll:        {modPlan, modReconciler, modSource, modWebhook},
 	modKube:       nil,
 	modLeader:     {modKube, modServer},
+	modPlan:       {modKube, modLeader, modServer, modSource},
 	modReconciler: {modKube, modLeader, modServer, modSource},
 	modServer:     nil,
-	modSource:     {modServer},
-	modWebhook:    {modServer, modSource},
+	modSource:     {modLeader, modServer},
+	modWebhook:    {modLeader, modServer, modSource},
 }
 
 var hidden = map[string]bool{modServer: true, modKube: true, modLeader: true}
@@ -66,6 +69,8 @@ type daemon struct {
 	poller        *source.Poller
 	elector       *leader.Elector // nil: leader election is off
 	reconciler    *reconcile.Reconciler
+	checker       *plancheck.Checker // nil: plan checks are off
+	pullRequests  pullRequestForwarder
 }
 
 func newDaemon(f *runFlags, log *slog.Logger) *daemon {
@@ -78,6 +83,7 @@ func newDaemon(f *runFlags, log *slog.Logger) *daemon {
 		modSource:     d.initSource,
 		modWebhook:    d.initWebhook,
 		modReconciler: d.initReconciler,
+		modPlan:       d.initPlan,
 	}
 	for name, deps := range dependencies {
 		if hidden[name] {
@@ -123,8 +129,16 @@ func (d *daemon) initSource(context.Context) (modules.Service, error) {
 		return nil, err
 	}
 	d.poller = poller
-	return readyService{Service: poller, ready: func() error {
-		if _, ok := poller.Latest(); !ok {
+	// Only the leader polls: a standby keeps no copy of the repository, so
+	// it is ready without one.
+	run := modules.ServiceFunc(func(ctx context.Context) error {
+		if !d.lead(ctx) {
+			return nil
+		}
+		return poller.Run(ctx)
+	})
+	return readyService{Service: run, ready: func() error {
+		if _, ok := poller.Latest(); !ok && d.leading() {
 			return errors.New("no snapshot of the repository yet")
 		}
 		return nil
@@ -138,14 +152,28 @@ func (d *daemon) initWebhook(context.Context) (modules.Service, error) {
 	}
 	opts := github.DefaultRouterOptions()
 	opts.SecretFile = d.flags.webhookSecretFile
-	// Pull requests are accepted and dropped until the plan module hands
-	// the router a handler.
-	router, err := github.NewRouter(opts, github.RouterDeps{Sources: []github.Source{d.poller}, Registerer: d.metrics, Log: d.log})
+	deps := github.RouterDeps{Sources: []github.Source{d.poller}, Registerer: d.metrics, Log: d.log}
+	if d.elector != nil {
+		// A standby forwards deliveries to the leader, and is ready once
+		// it knows where the leader listens.
+		deps.Leadership = d.elector
+	}
+	if d.flags.plan.enabled() {
+		// Handed to the plan module, when it runs in this process.
+		deps.PullRequests = &d.pullRequests
+	}
+	router, err := github.NewRouter(opts, deps)
 	if err != nil {
 		return nil, err
 	}
 	d.mux.Handle("POST /hooks/github", router)
-	return nil, nil
+	return readyService{Service: modules.ServiceFunc(idle), ready: router.Ready}, nil
+}
+
+// idle runs until ctx ends: the service of a module that only serves HTTP.
+func idle(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
 }
 
 func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
@@ -170,7 +198,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	if err := errors.Join(metrics.Register(d.metrics), driftMetrics.Register(d.metrics)); err != nil {
 		return nil, err
 	}
-	events, stopEvents := reconcile.NewKubeEvents(client, inventory.DefaultNamespace, inventories)
+	events, stopEvents := reconcile.NewKubeEvents(client, inventory.DefaultNamespace, d.flags.podName, inventories)
 	detector, err := drift.NewDetector(drift.Deps{Metadata: meta, Mapper: manager, Checker: manager, Recorder: events, Metrics: driftMetrics, Log: d.log}, drift.DefaultOptions())
 	if err != nil {
 		stopEvents()
@@ -185,6 +213,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	opts.Source, opts.Name = d.poller.Identity(), d.flags.src.name()
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
 	opts.Apply.Concurrency = d.flags.concurrency
+	opts.Apply.Protected = d.flags.protected()
 	d.reconciler, err = reconcile.New(reconcile.Deps{
 		Snapshots: d.poller, Renderer: render.NewRenderer(d.flags.src.render, d.log), Applier: manager, Inventories: inventories,
 		Drift: detector, Events: events, Metrics: metrics, Log: d.log, Reachability: reach, Cutovers: cutovers,
@@ -226,9 +255,7 @@ func (d *daemon) reconcile(ctx context.Context) error {
 	if d.elector == nil {
 		return d.reconciler.Run(ctx)
 	}
-	select {
-	case <-d.elector.Started():
-	case <-ctx.Done():
+	if !d.lead(ctx) {
 		return nil
 	}
 	go func() {
@@ -246,6 +273,20 @@ func (d *daemon) reconcile(ctx context.Context) error {
 // leading reports whether this replica applies: it holds the Lease, or
 // leader election is off.
 func (d *daemon) leading() bool { return d.elector == nil || d.elector.Leading() }
+
+// lead waits until this replica leads (true at once with leader election
+// off), or until ctx ends (false).
+func (d *daemon) lead(ctx context.Context) bool {
+	if d.elector == nil {
+		return true
+	}
+	select {
+	case <-d.elector.Started():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
 // readyService adds a readiness check to a service.
 type readyService struct {

@@ -24,7 +24,7 @@ contexts: [{name: gone, context: {cluster: gone, user: u}}]
 current-context: gone
 `, freeAddr(t)))
 	start := time.Now()
-	out, stderr, code := gitopsd(t, "diff", "--dir", exampleRepo, "--kubeconfig", kubeconfig)
+	out, stderr, code := gitopsd(t, "diff", "--dir", exampleFleet(t), "--kubeconfig", kubeconfig)
 	took := time.Since(start)
 	if code != 2 {
 		t.Fatalf("diff against an unreachable cluster: exit %d, want 2\n%s%s", code, out, stderr)
@@ -32,7 +32,7 @@ current-context: gone
 	if !strings.Contains(out, "# checkout: not planned: ") || !strings.Contains(out, "connection refused") {
 		t.Errorf("the output does not say why:\n%s", out)
 	}
-	if !strings.Contains(stderr, "5 not planned") {
+	if !strings.Contains(stderr, "6 not planned") {
 		t.Errorf("stderr: %q", stderr)
 	}
 	if took > 30*time.Second {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/example"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
@@ -18,12 +19,24 @@ import (
 	"k8s.io/apimachinery/pkg/util/yaml"
 )
 
-const exampleRepo = "../../examples/repo"
+// exampleTree is examples/repo in this work tree; exampleFleet copies it,
+// made whole (see package example).
+const exampleTree = "../../examples/repo"
+
+func exampleFleet(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "repo")
+	if err := example.Fleet(filepath.Join("..", ".."), dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
 
 // TestRenderMatchesKustomizeBuild renders each installation of
 // examples/repo and compares the objects with those of `kubectl kustomize`
 // (kustomize built into kubectl) or, for plain YAML, with the files.
 func TestRenderMatchesKustomizeBuild(t *testing.T) {
+	exampleRepo := exampleFleet(t)
 	cfg, err := config.Load(os.DirFS(exampleRepo), "repo")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +92,7 @@ func TestRenderDirOfAnOverlay(t *testing.T) {
 	write(t, outside, "apps/web/base/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {a: b}\n")
 	write(t, outside, "apps/web/overlays/prod/kustomization.yaml", "resources: [../../base]\nnamePrefix: prod-\n")
 	for _, dir := range []string{
-		filepath.Join(exampleRepo, "apps/mattermost/overlays/production"),
+		filepath.Join(exampleTree, "apps/mattermost/overlays/production"),
 		filepath.Join(outside, "apps/web/overlays/prod"),
 	} {
 		out, stderr, code := gitopsd(t, "render", "--dir", dir)
@@ -191,11 +204,11 @@ func TestDaemonSurvivesAKustomizePanic(t *testing.T) {
 }
 
 func TestRenderAllInstallations(t *testing.T) {
-	out, stderr, code := gitopsd(t, "render", "--dir", exampleRepo)
+	out, stderr, code := gitopsd(t, "render", "--dir", exampleFleet(t))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, name := range []string{"mattermost-staging", "mattermost-production", "backups", "monitoring", "checkout"} {
+	for _, name := range []string{"mattermost-staging", "mattermost-production", "backups", "monitoring", "checkout", "gitopsd"} {
 		if !strings.Contains(out, "# installation: "+name+" ") {
 			t.Errorf("output does not name installation %s", name)
 		}

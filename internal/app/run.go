@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/source"
 )
 
 // runFlags are the flags of `gitopsd run`.
@@ -35,6 +36,10 @@ type runFlags struct {
 	logLevel, logFormat string
 	pprof               bool
 	podName             string // $POD_NAME in a pod: the Lease names the holder by it
+	plan                planFlags
+	advertiseAddr       string
+	podIP               string // $POD_IP in a pod: the default advertised address
+	podNamespace        string // $POD_NAMESPACE in a pod: never pruned
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -56,7 +61,9 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.BoolVar(&f.pprof, "enable-pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP server")
-	f.podName = os.Getenv("POD_NAME")
+	fs.StringVar(&f.advertiseAddr, "advertise-addr", "", "host:port at which the other replicas reach this one's HTTP server, published in the Lease so that a standby forwards webhooks to the leader (default $POD_IP and the port of --http-addr)")
+	f.podName, f.podIP, f.podNamespace = os.Getenv("POD_NAME"), os.Getenv("POD_IP"), os.Getenv("POD_NAMESPACE")
+	f.plan.register(fs)
 }
 
 func (f *runFlags) validate() error {
@@ -75,13 +82,19 @@ func (f *runFlags) validate() error {
 	return nil
 }
 
-// leaseName is --leader-election-id, or one derived from the repository and
-// ref so that daemons following different repositories do not block each other.
+// leaseName is --leader-election-id, or one derived from the source's
+// identity: daemons following different repositories do not block each
+// other, and daemons following one repository and ref elect on one Lease
+// however each spells them (see source.Identity).
 func (f *runFlags) leaseName() string {
 	if f.leaderElectionID != "" {
 		return f.leaderElectionID
 	}
-	sum := sha256.Sum256([]byte(f.src.repo + "\x00" + f.src.ref))
+	id, err := source.Identity(f.src.repo, f.src.ref)
+	if err != nil {
+		id = f.src.repo + "\x00" + f.src.ref // the poller refuses it, saying why
+	}
+	sum := sha256.Sum256([]byte(id))
 	return "gitopsd-" + hex.EncodeToString(sum[:5])
 }
 

@@ -23,7 +23,7 @@ import (
 // every change arrives by signed push webhook.
 func TestDaemonFollowsTheRepository(t *testing.T) {
 	ctx := context.Background()
-	repo := newGitRepo(t, exampleRepo)
+	repo := newGitRepo(t, exampleFleet(t))
 	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
 	write(t, filepath.Dir(secretFile), "webhook-secret", "s3cret\n")
 	d := startDaemon(t, "--repo", repo.dir, "--interval", "1h", "--webhook-secret-file", secretFile)
@@ -120,7 +120,7 @@ func TestDaemonFollowsTheRepository(t *testing.T) {
 	d.push("s3cret", repo.dir, "main", head)
 	d.waitFor(10*time.Second, "the new installation set", func(s *statusResponse) bool {
 		_, hasBackups := findInstallation(s, "backups")
-		return allAt(head)(s) && !hasBackups && len(s.Installations) == 5
+		return allAt(head)(s) && !hasBackups && len(s.Installations) == 6
 	})
 	err := pollUntil(10*time.Second, func() bool {
 		_, err := env.Client.CoreV1().Namespaces().Get(ctx, "backups", metav1.GetOptions{})

@@ -46,7 +46,7 @@ func runStatus(ctx context.Context, args []string, out, errOut io.Writer) error 
 		return fmt.Errorf("read status from %s: %w", serverURL, err)
 	}
 	s.WriteTable(out, time.Now())
-	return nil
+	return printPlans(ctx, out, strings.TrimRight(serverURL, "/"))
 }
 
 func fetchStatus(ctx context.Context, url string) ([]byte, error) {

@@ -6,7 +6,12 @@
 // a leader releases the Lease before Run returns, so that a standby takes
 // over at once instead of after the Lease expires. Run it after (stop it
 // after) what must end before another replica may lead: in gitopsd the
-// reconciler module depends on the leader module.
+// source and reconciler modules depend on the leader module.
+//
+// A replica with Options.Address publishes it in the Lease with its
+// identity (IDENTITY@ADDRESS), as one write with taking the Lease, so the
+// holder and where it listens never disagree; LeaderAddress reads it back
+// on the other replicas, whose standby webhooks forward to it.
 //
 //	e, err := leader.New(clientset, logger, opts)
 //	go e.Run(ctx)

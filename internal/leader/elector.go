@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +32,11 @@ type Options struct {
 	// Identity names this replica in the Lease; default the host name and
 	// a random suffix.
 	Identity string
+	// Address, when set, is the host:port at which the other replicas
+	// reach this one's HTTP server. It is published in the Lease with the
+	// identity (IDENTITY@ADDRESS), so that whoever reads the holder knows
+	// where the leader listens: a standby hands webhooks to it.
+	Address string
 	// LeaseDuration is how long a dead leader's Lease blocks a standby.
 	// The leader renews it within two thirds of that, retrying every
 	// fifth.
@@ -50,6 +57,13 @@ func (o Options) Validate() error {
 		return errors.New("leader election: no name for the Lease")
 	case o.LeaseDuration < 500*time.Millisecond:
 		return fmt.Errorf("leader election: lease duration %s is shorter than 500ms", o.LeaseDuration)
+	case strings.Contains(o.Identity, addressSep):
+		return fmt.Errorf("leader election: identity %q holds %q, which separates the address", o.Identity, addressSep)
+	}
+	if o.Address != "" {
+		if _, _, err := net.SplitHostPort(o.Address); err != nil {
+			return fmt.Errorf("leader election: address %q: %w", o.Address, err)
+		}
 	}
 	return nil
 }
@@ -77,6 +91,9 @@ func New(client kubernetes.Interface, log *slog.Logger, opts Options) (*Elector,
 	if opts.Identity == "" {
 		host, _ := os.Hostname()
 		opts.Identity = host + "_" + rand.String(6)
+	}
+	if opts.Address != "" {
+		opts.Identity += addressSep + opts.Address
 	}
 	e := &Elector{client: client, log: log, opts: opts, started: make(chan struct{}), lost: make(chan struct{})}
 	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, opts.Namespace, opts.Name,
@@ -136,8 +153,34 @@ func (e *Elector) Started() <-chan struct{} { return e.started }
 // to end.
 func (e *Elector) Lost() <-chan struct{} { return e.lost }
 
-// Identity is this replica's name in the Lease.
+// Identity is this replica's name in the Lease, with its address when it
+// has one.
 func (e *Elector) Identity() string { return e.opts.Identity }
+
+// LeaderAddress is the address the replica holding the Lease published, as
+// this replica last saw the Lease (a standby looks every fifth of the lease
+// duration). It is false while no other replica is known to lead, or the
+// leader published none.
+func (e *Elector) LeaderAddress() (string, bool) {
+	holder := e.elector.GetLeader()
+	if holder == "" || holder == e.opts.Identity {
+		return "", false
+	}
+	return addressOf(holder)
+}
+
+// addressSep separates a holder's identity from its address in the Lease;
+// neither host names nor pod names hold it.
+const addressSep = "@"
+
+// addressOf is the address published in a Lease holder identity.
+func addressOf(holder string) (string, bool) {
+	i := strings.LastIndex(holder, addressSep)
+	if i < 0 || i == len(holder)-1 {
+		return "", false
+	}
+	return holder[i+1:], true
+}
 
 // startLeading runs on its own goroutine, possibly after Run returned.
 func (e *Elector) startLeading() {

@@ -31,8 +31,14 @@ type campaign struct {
 
 func startCampaign(t *testing.T, ns, identity string, lease time.Duration) *campaign {
 	t.Helper()
+	return startCampaignAt(t, ns, identity, "", lease)
+}
+
+// startCampaignAt campaigns for a replica serving at addr.
+func startCampaignAt(t *testing.T, ns, identity, addr string, lease time.Duration) *campaign {
+	t.Helper()
 	opts := DefaultOptions()
-	opts.Namespace, opts.Name, opts.Identity, opts.LeaseDuration = ns, "test-lease", identity, lease
+	opts.Namespace, opts.Name, opts.Identity, opts.Address, opts.LeaseDuration = ns, "test-lease", identity, addr, lease
 	e, err := New(env.Client, slog.New(slog.NewTextHandler(io.Discard, nil)), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -179,6 +185,35 @@ func steal(t *testing.T, ns, name string) string {
 	return "thief"
 }
 
+// TestLeaderAddress: the leader's address is in the Lease with its
+// identity, a standby reads it there, and it follows the Lease when the
+// leader changes.
+func TestLeaderAddress(t *testing.T) {
+	ns := env.Namespace(t)
+	const lease = 2 * time.Second
+	a := startCampaignAt(t, ns, "a", "10.0.0.1:8080", lease)
+	waitUntil(t, 10*time.Second, "a to lead", a.Leading)
+	b := startCampaignAt(t, ns, "b", "[fd00::2]:8080", lease)
+	if got := holder(t, ns); got != "a@10.0.0.1:8080" {
+		t.Errorf("Lease holder = %q, want the identity with the address", got)
+	}
+	if addr, ok := a.LeaderAddress(); ok {
+		t.Errorf("the leader forwards to %s, want no leader address but its own", addr)
+	}
+	waitUntil(t, 10*time.Second, "b to see a's address", func() bool { addr, _ := b.LeaderAddress(); return addr == "10.0.0.1:8080" })
+
+	a.stop()
+	if err := a.result(t, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "b to lead", b.Leading)
+	c := startCampaignAt(t, ns, "c", "", lease)
+	waitUntil(t, 10*time.Second, "c to see b's address", func() bool { addr, _ := c.LeaderAddress(); return addr == "[fd00::2]:8080" })
+	if _, ok := addressOf("c"); ok {
+		t.Error("an identity without an address has one")
+	}
+}
+
 func TestCreatesTheLeaseNamespace(t *testing.T) {
 	ns := "leader-" + rand.String(6)
 	t.Cleanup(func() { _ = env.Client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
@@ -194,9 +229,11 @@ func TestOptionsValidate(t *testing.T) {
 		edit func(*Options)
 		want string
 	}{
-		"no namespace": {func(o *Options) { o.Namespace = "" }, "no namespace"},
-		"no name":      {func(o *Options) { o.Name = "" }, "no name"},
-		"short lease":  {func(o *Options) { o.LeaseDuration = time.Millisecond }, "shorter than 500ms"},
+		"no namespace":  {func(o *Options) { o.Namespace = "" }, "no namespace"},
+		"no name":       {func(o *Options) { o.Name = "" }, "no name"},
+		"short lease":   {func(o *Options) { o.LeaseDuration = time.Millisecond }, "shorter than 500ms"},
+		"@ in identity": {func(o *Options) { o.Identity = "a@b" }, `identity "a@b"`},
+		"bad address":   {func(o *Options) { o.Address = "10.0.0.1" }, `address "10.0.0.1"`},
 	}
 	for name, tc := range tests {
 		opts := DefaultOptions()

@@ -35,8 +35,8 @@ func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*Change
 		return nil, err
 	}
 	prev, items, live := p.prev, p.items, p.live
-	if req.Source != "" && prev.Source != "" && !source.SameIdentity(prev.Source, req.Source) {
-		return nil, &OwnershipError{Installation: req.Installation, Owner: prev.Source, Source: req.Source}
+	if err := ownedBy(req, prev); err != nil {
+		return nil, err
 	}
 	if len(req.Objects.Objects) == 0 && len(prev.Entries) > 0 && opts.Prune && !opts.AllowEmpty {
 		return nil, &EmptyRenderError{Installation: req.Installation, Owned: len(prev.Entries)}
@@ -168,6 +168,7 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 		}
 	}
 	data, err := json.Marshal(it.object().Object)
+	it.obj = nil // sent: an apply would hold a copy of every object until its end
 	if err != nil {
 		it.fail(fmt.Errorf("%s: %w", it.key, err))
 		return
@@ -210,24 +211,22 @@ func (m *Manager) applyItem(ctx context.Context, it *item, opts Options) {
 	gvk := it.gvk
 	it.entry = inventory.Entry{
 		Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: it.key.Namespace, Name: it.key.Name,
-		Digest: it.digest, Fields: FieldsHash(applied),
+		Digest: it.digest, Fields: FieldsHash(applied, it.ignored()),
 	}
 }
 
 // takeOver hands gitopsd the fields of kubectl's managers (see
-// takeOverManagers). The managed fields are read afresh and the patch is
-// conditional on them, so that another manager's write since the plan is
+// takeOverManagers) and lets go of ignored fields gitopsd owns. The object
+// is read afresh, with its content to tell ignored fields, and the patch is
+// conditional on it, so that another manager's write since the plan is
 // never overwritten; when one comes in between, the take-over starts again
 // from a new read, a few times. A failure is returned with its cause.
 func (m *Manager) takeOver(ctx context.Context, it *item) error {
-	patch, err := takeOverPatch(it.live, "")
-	if err != nil {
-		return fmt.Errorf("take over fields of %s: %w", it.key, err)
-	}
-	if patch == nil {
+	ignored := it.ignored()
+	if !mayTakeOver(it.live, ignored) {
 		return nil // nothing to take over: no extra read
 	}
-	client := m.metadata.Resource(it.mapping.Resource).Namespace(it.key.Namespace)
+	client := m.resource(it.mapping, it.key.Namespace)
 	var (
 		failed   error
 		failedAt string // the resource version the failed patch was conditional on
@@ -239,25 +238,25 @@ func (m *Manager) takeOver(ctx context.Context, it *item) error {
 			return nil
 		case err != nil:
 			return fmt.Errorf("take over fields of %s: %w", it.key, err)
-		case failed != nil && fresh.ResourceVersion == failedAt:
+		case failed != nil && fresh.GetResourceVersion() == failedAt:
 			// Nobody wrote in between: the API server refused the patch.
 			return fmt.Errorf("take over fields of %s from %s: %w", it.key, strings.Join(kubectlManagers(fresh), ", "), failed)
 		case attempt == takeOverAttempts:
 			return fmt.Errorf("take over fields of %s from %s: another writer changed the object during each of %d attempts: %w",
 				it.key, strings.Join(kubectlManagers(fresh), ", "), attempt, failed)
 		}
-		patch, err := takeOverPatch(fresh, fresh.ResourceVersion)
+		patch, err := takeOverPatch(fresh, fresh.Object, ignored, fresh.GetResourceVersion())
 		if err != nil {
 			return fmt.Errorf("take over fields of %s: %w", it.key, err)
 		}
 		if patch == nil {
 			return nil
 		}
-		_, err = m.resource(it.mapping, it.key.Namespace).Patch(ctx, it.key.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
+		_, err = client.Patch(ctx, it.key.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
 		if err == nil || apierrors.IsNotFound(err) {
 			return nil
 		}
-		failed, failedAt = err, fresh.ResourceVersion
+		failed, failedAt = err, fresh.GetResourceVersion()
 	}
 }
 

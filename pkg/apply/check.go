@@ -13,6 +13,7 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/render"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 )
@@ -77,33 +78,32 @@ func (m *Manager) CheckDrift(ctx context.Context, req Request, opts Options, key
 }
 
 func (m *Manager) checkItem(ctx context.Context, it *item, installation string) (*Drift, error) {
-	client := m.resource(it.mapping, it.key.Namespace)
-	live, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
+	live, after, err := m.readAndDryRun(ctx, it, installation)
 	if apierrors.IsNotFound(err) {
 		return &Drift{Key: it.key, APIVersion: it.src.GetAPIVersion(), Deleted: true}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", it.key, err)
+		return nil, err
 	}
 	managers, changedAt := writersSince(live)
 	found := Drift{Key: it.key, APIVersion: live.GetAPIVersion(), UID: live.GetUID(), Managers: managers, ChangedAt: changedAt}
-	if live.GetLabels()[LabelInstallation] != installation {
+	if after == nil {
 		found.Deleted, found.Fields = true, []string{"metadata.labels." + LabelInstallation}
 		return &found, nil
 	}
-	data, err := json.Marshal(it.object().Object)
-	if err != nil {
-		return nil, err
-	}
-	after, err := client.Patch(ctx, it.key.Name, types.ApplyPatchType, data, metav1.PatchOptions{
-		FieldManager: FieldManager, Force: ptr.To(true), DryRun: []string{metav1.DryRunAll},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dry-run %s: %w", it.key, err)
-	}
+	// Ignored fields are left as they are, whatever the dry run did to
+	// them: the apply lets go of those gitopsd owns before it applies.
+	ignored := it.ignored()
+	ignored.keepLive(after.Object, live.Object)
 	fields := differences("", comparable(live), comparable(after))
-	extra, extraManagers := fieldsToTakeOver(live)
-	fields = append(fields, extra...)
+	// A field kubectl took from gitopsd is also one the dry run changes
+	// back: name it once.
+	extra, extraManagers := fieldsToTakeOver(live, live.Object, ignored)
+	for _, f := range extra {
+		if !slices.Contains(fields, f) {
+			fields = append(fields, f)
+		}
+	}
 	if len(fields) == 0 {
 		return nil, nil
 	}
@@ -115,6 +115,41 @@ func (m *Manager) checkItem(ctx context.Context, it *item, installation string) 
 	found.Fields = fields
 	return &found, nil
 }
+
+// readAndDryRun reads the live object and, while it carries the
+// installation's label, a server-side dry run of Git's version over it;
+// after is nil when the label is gone. A write in between, such as a
+// controller's status update, would pass for drift, so both are made
+// again, a few times, until they are of one version.
+func (m *Manager) readAndDryRun(ctx context.Context, it *item, installation string) (live, after *unstructured.Unstructured, err error) {
+	client := m.resource(it.mapping, it.key.Namespace)
+	data, err := json.Marshal(it.object().Object)
+	if err != nil {
+		return nil, nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		live, err = client.Get(ctx, it.key.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", it.key, err)
+		}
+		if live.GetLabels()[LabelInstallation] != installation {
+			return live, nil, nil
+		}
+		after, err = client.Patch(ctx, it.key.Name, types.ApplyPatchType, data, metav1.PatchOptions{
+			FieldManager: FieldManager, Force: ptr.To(true), DryRun: []string{metav1.DryRunAll},
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("dry-run %s: %w", it.key, err)
+		}
+		if after.GetResourceVersion() == live.GetResourceVersion() || attempt == checkAttempts {
+			return live, after, nil
+		}
+	}
+}
+
+// checkAttempts bounds the reads of a drift check that another write
+// overtook.
+const checkAttempts = 3
 
 // differences lists the paths at which a and b differ.
 func differences(path string, a, b any) []string {

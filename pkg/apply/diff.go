@@ -10,7 +10,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 	"github.com/pmezard/go-difflib/difflib"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,12 +25,15 @@ import (
 
 // ObjectDiff is what applying would do to one object.
 type ObjectDiff struct {
-	Key    render.Key
-	Action Action // Created, Configured, Deleted or Failed
+	Key render.Key
+	// Action is Created, Configured, Deleted or Failed; or Skipped for an
+	// object that left Git and that prune would keep, such as a Namespace
+	// holding objects of another installation.
+	Action Action
 	// Diff is a unified diff from the live object to the object after a
 	// server-side dry run; Secret values are masked.
 	Diff string
-	// Reason explains a Failed diff.
+	// Reason explains a Failed or Skipped diff.
 	Reason string
 	// SecretKeys says, for a Secret, which keys of its data the change
 	// adds, changes or removes, and nothing of their values.
@@ -52,16 +57,26 @@ const (
 
 // Diff compares req with the cluster through server-side dry runs and
 // returns the objects that applying would create, change or (with
-// opts.Prune) delete. Unlike Apply it reads every object: it is for people,
-// not for the reconcile loop.
+// opts.Prune) delete, or keep though they left Git. Unlike Apply it
+// dry-runs every object: it is for people, not for the reconcile loop.
+// Like Apply, it refuses an installation that another source owns with an
+// *OwnershipError.
 func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]ObjectDiff, error) {
 	opts = opts.withDefaults()
+	req.Source = source.NormalizeIdentity(req.Source)
 	p, err := m.plan(ctx, req, opts)
 	if err != nil {
 		return nil, err
 	}
+	if err := ownedBy(req, p.prev); err != nil {
+		return nil, err
+	}
 	prev, items, live := p.prev, p.items, p.live
 	if err := m.refuseClaimed(ctx, req, items, live, opts.Concurrency); err != nil {
+		return nil, err
+	}
+	listed, err := m.listLabelled(ctx, req.Installation, items, live, opts.Concurrency)
+	if err != nil {
 		return nil, err
 	}
 	var (
@@ -72,7 +87,7 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 	g.SetLimit(opts.Concurrency)
 	for _, it := range items {
 		g.Go(func() error {
-			d, err := m.diffItem(gctx, it)
+			d, err := m.diffItem(gctx, it, listed[it.key])
 			if err != nil || d == nil {
 				return err
 			}
@@ -85,19 +100,53 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if opts.Prune {
-		for _, e := range stale(prev, items) {
-			if l := live[e.Key()]; l != nil && l.Annotations[AnnotationPrune] != disabled {
-				diffs = append(diffs, ObjectDiff{Key: e.Key(), Action: Deleted})
-			}
-		}
-	}
 	sortDiffs(diffs, items)
+	if opts.Prune {
+		pruned, err := m.prunePreview(ctx, req.Installation, stale(prev, items), live, opts)
+		if err != nil {
+			return nil, err
+		}
+		diffs = append(diffs, pruned...)
+	}
 	return diffs, nil
 }
 
-// diffItem dry-runs one object; nil means no change.
-func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
+// prunePreview says what prune would do with the stale entries, deciding
+// as prune does (pruneCheck), in their order: Deleted, or Skipped with the
+// reason when prune would keep the object and try again, as it keeps a
+// Namespace that holds objects of another installation. Objects prune
+// would leave in place and forget are left out, as they change nothing.
+func (m *Manager) prunePreview(ctx context.Context, installation string, entries []inventory.Entry, live map[render.Key]*metav1.PartialObjectMetadata, opts Options) ([]ObjectDiff, error) {
+	diffs := make([]*ObjectDiff, len(entries))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Concurrency)
+	for i, e := range entries {
+		g.Go(func() error {
+			c, keep, _, _ := m.pruneCheck(gctx, installation, e, live[e.Key()], opts.Protected)
+			switch {
+			case c.Action == Failed:
+				return c.Err
+			case c.Action == Deleted || keep:
+				diffs[i] = &ObjectDiff{Key: c.Key, Action: c.Action, Reason: c.Reason}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var out []ObjectDiff
+	for _, d := range diffs {
+		if d != nil {
+			out = append(out, *d)
+		}
+	}
+	return out, nil
+}
+
+// diffItem dry-runs one object, live as listed when it carries the
+// installation's label (else read); nil means no change.
+func (m *Manager) diffItem(ctx context.Context, it *item, listed *unstructured.Unstructured) (*ObjectDiff, error) {
 	if it.decided() && it.change.Action == Failed {
 		return &ObjectDiff{Key: it.key, Action: Failed, Reason: it.change.Reason}, nil
 	}
@@ -109,11 +158,15 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key), SecretKeys: secretKeys(it.key, nil, it.object())}, nil
 	}
 	client := m.resource(it.mapping, it.key.Namespace)
-	current, err := client.Get(ctx, it.key.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		current = nil
-	} else if err != nil {
-		return nil, fmt.Errorf("read %s: %w", it.key, err)
+	current := listed
+	if current == nil {
+		var err error
+		current, err = client.Get(ctx, it.key.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			current = nil
+		} else if err != nil {
+			return nil, fmt.Errorf("read %s: %w", it.key, err)
+		}
 	}
 	data, err := json.Marshal(it.object().Object)
 	if err != nil {
@@ -125,6 +178,11 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 	if namespaceMissing(err, it.key.Namespace) && it.namespaceInSet {
 		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, it.object(), it.key), SecretKeys: secretKeys(it.key, nil, it.object())}, nil
 	}
+	if immutable(err) && it.src.GetAnnotations()[AnnotationRecreate] == "true" && current != nil {
+		// Apply would delete and create it again: show Git's object.
+		d := "# the change touches an immutable field: deleted and created again (" + AnnotationRecreate + ")\n" + unified(current, it.object(), it.key)
+		return &ObjectDiff{Key: it.key, Action: Configured, Diff: d, SecretKeys: secretKeys(it.key, current, it.object())}, nil
+	}
 	if err != nil {
 		reason := apiMessage(err)
 		if immutable(err) {
@@ -135,9 +193,13 @@ func (m *Manager) diffItem(ctx context.Context, it *item) (*ObjectDiff, error) {
 	if current == nil {
 		return &ObjectDiff{Key: it.key, Action: Created, Diff: unified(nil, after, it.key), SecretKeys: secretKeys(it.key, nil, after)}, nil
 	}
+	// Apply leaves ignored fields as they are (see takeOverPatch), whatever
+	// the dry run did to them.
+	ignored := it.ignored()
+	ignored.keepLive(after.Object, current.Object)
 	d := unified(current, after, it.key)
 	// The dry run cannot show the take-over of kubectl's fields; say it.
-	if fields, managers := fieldsToTakeOver(current); len(fields) > 0 {
+	if fields, managers := fieldsToTakeOver(current, current.Object, ignored); len(fields) > 0 {
 		d = fmt.Sprintf("# set by %s and not in Git, so removed: %s\n", strings.Join(managers, ", "), strings.Join(fields, ", ")) + d
 	}
 	if d == "" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gitopsd/gitopsd/internal/testenv"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func kubectlApply(t *testing.T, manifest string) {
@@ -76,5 +77,44 @@ func TestDiff(t *testing.T) {
 	}
 	if _, err := f.get(configMaps, f.ns, "old"); err != nil {
 		t.Error("diff deleted an object")
+	}
+}
+
+// TestDiffKeepsANamespaceHoldingOthers removes from one installation a
+// Namespace in which another installation has an object: the diff says it
+// is kept and why, as the apply then does; once the other installation has
+// moved out, the diff says it is deleted.
+func TestDiffKeepsANamespaceHoldingOthers(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ns := f.ns + "-team"
+	namespace := "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + ns + "}\n"
+	theirs := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: theirs, namespace: " + ns + "}\ndata: {k: v}\n"
+	f.applyAs("a", "", nil, f.objects(namespace, configMap("keep", "k: v"), configMap("old", "k: v")), DefaultOptions())
+	f.applyAs("b", "", nil, f.objects(theirs), DefaultOptions())
+	t.Cleanup(func() { _ = env.Client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+
+	req := Request{Installation: "a", Namespace: f.ns, Objects: f.objects(configMap("keep", "k: v"))}
+	diffs, err := f.manager.Diff(ctx, req, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "still holds ConfigMap " + ns + "/theirs (installation b)"
+	if len(diffs) != 2 || diffs[0].Key.Name != "old" || diffs[0].Action != Deleted ||
+		diffs[1].Key.Kind != "Namespace" || diffs[1].Action != Skipped || !strings.Contains(diffs[1].Reason, want) {
+		t.Fatalf("diff of the namespace's removal: %+v; want old deleted, the namespace kept: %s", diffs, want)
+	}
+	cs := f.applyAs("a", "", nil, req.Objects, DefaultOptions())
+	if got := actions(cs)["Namespace/"+ns]; got != diffs[1].Action {
+		t.Errorf("the apply %s the namespace; the diff said %s", got, diffs[1].Action)
+	}
+
+	f.applyAs("b", "", nil, (&renderObjectSet{}).set(), Options{Prune: true, AllowEmpty: true})
+	diffs, err = f.manager.Diff(ctx, req, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diffs) != 1 || diffs[0].Key.Kind != "Namespace" || diffs[0].Action != Deleted {
+		t.Errorf("diff once b moved out: %+v; want the namespace deleted", diffs)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"github.com/gitopsd/gitopsd/pkg/source"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -61,6 +63,15 @@ type OwnershipError struct {
 func (e *OwnershipError) Error() string {
 	return fmt.Sprintf("installation %s belongs to the gitopsd following %s, not %s; two sources must not share an installation name: rename one in gitopsd.yaml, or delete the inventory ConfigMap inventory-%s to hand it over",
 		e.Installation, e.Owner, e.Source, e.Installation)
+}
+
+// ownedBy refuses req when the inventory prev records another source as
+// the installation's owner; a request without a source claims nothing.
+func ownedBy(req Request, prev *inventory.Inventory) error {
+	if req.Source != "" && prev.Source != "" && !source.SameIdentity(prev.Source, req.Source) {
+		return &OwnershipError{Installation: req.Installation, Owner: prev.Source, Source: req.Source}
+	}
+	return nil
 }
 
 // immutable reports whether the API server refused err's change because it

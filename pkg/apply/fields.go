@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,8 +17,12 @@ import (
 // managers own, which gitopsd takes over. Another writer that changes a
 // field gitopsd set takes it over, which changes gitopsd's set, and kubectl
 // adding a field changes its own: an unchanged hash means nobody touched
-// what gitopsd applied. Empty when gitopsd manages nothing on obj.
-func FieldsHash(obj metav1.Object) string {
+// what gitopsd applied. Fields ignored leaves out do not count, so that
+// kubectl scaling an ignored replicas is no change; the hash reads only
+// managed fields, so an ignored field inside a list whose elements have
+// keys (containers by name) still counts, and a drift check tells. Empty
+// when gitopsd manages nothing on obj.
+func FieldsHash(obj metav1.Object, ignored Ignored) string {
 	h := sha256.New()
 	ours := false
 	for _, f := range obj.GetManagedFields() {
@@ -33,7 +36,9 @@ func FieldsHash(obj metav1.Object) string {
 		default:
 			continue
 		}
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", f.Manager, f.Operation, f.FieldsV1.Raw)
+		if raw := ignored.without(f.FieldsV1.Raw); raw != nil {
+			fmt.Fprintf(h, "%s\x00%s\x00%s\x00", f.Manager, f.Operation, raw)
+		}
 	}
 	if !ours {
 		return ""
@@ -42,8 +47,10 @@ func FieldsHash(obj metav1.Object) string {
 }
 
 // fieldsToTakeOver lists the fields that kubectl's managers own on obj and
-// gitopsd does not: applying removes them unless Git sets them.
-func fieldsToTakeOver(obj metav1.Object) (fields, managers []string) {
+// gitopsd does not, and which of those managers own them: applying removes
+// them unless Git sets them. Ignored fields are left out. content is obj's,
+// to name list elements by index, as drift reports do.
+func fieldsToTakeOver(obj metav1.Object, content map[string]any, ignored Ignored) (fields, managers []string) {
 	sets := map[string]*fieldpath.Set{}
 	ours, theirs := &fieldpath.Set{}, &fieldpath.Set{}
 	for _, f := range obj.GetManagedFields() {
@@ -55,6 +62,7 @@ func fieldsToTakeOver(obj metav1.Object) (fields, managers []string) {
 		case f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply:
 			ours = ours.Union(set)
 		case slices.Contains(takeOverManagers, f.Manager):
+			_, set, _ = ignored.split(set, content)
 			sets[f.Manager] = set
 			theirs = theirs.Union(set)
 		}
@@ -65,7 +73,7 @@ func fieldsToTakeOver(obj metav1.Object) (fields, managers []string) {
 		}
 	}
 	theirs.Difference(ours).Leaves().Iterate(func(p fieldpath.Path) {
-		fields = append(fields, strings.TrimPrefix(p.String(), "."))
+		fields = append(fields, fieldName(p, content))
 	})
 	return fields, managers
 }
@@ -89,14 +97,47 @@ func kubectlManagers(obj metav1.Object) []string {
 	return managers
 }
 
+// mayTakeOver reports, from obj's managed fields alone, whether
+// takeOverPatch may have anything to do: kubectl's managers own fields that
+// are not surely ignored, or gitopsd owns fields that may be. Without
+// either, a take-over costs no request.
+func mayTakeOver(obj metav1.Object, ignored Ignored) bool {
+	for _, f := range obj.GetManagedFields() {
+		mine := f.Manager == FieldManager && f.Operation == metav1.ManagedFieldsOperationApply
+		theirs := slices.Contains(takeOverManagers, f.Manager)
+		if f.Subresource != "" || f.FieldsV1 == nil || (!mine && !theirs) {
+			continue
+		}
+		if len(ignored) == 0 {
+			if theirs {
+				return true
+			}
+			continue
+		}
+		set := &fieldpath.Set{}
+		if set.FromJSON(bytes.NewReader(f.FieldsV1.Raw)) != nil {
+			return true // takeOverPatch says what is wrong
+		}
+		skipped, rest, maybe := ignored.split(set, nil)
+		if (theirs && !rest.Empty()) || (mine && (maybe || !skipped.Empty())) {
+			return true
+		}
+	}
+	return false
+}
+
 // takeOverPatch returns a JSON patch that hands the fields of the
 // takeOverManagers to gitopsd, so that applying removes those of them Git
 // no longer sets; with resourceVersion, the patch applies only to that
-// version. It returns nil when no such manager owns a field.
-func takeOverPatch(obj metav1.Object, resourceVersion string) ([]byte, error) {
+// version. Ignored fields are never gitopsd's: those of kubectl's managers
+// stay theirs, and those gitopsd owns (set by Git before the rule came)
+// are let go, so that applying leaves their values as they are. content
+// is obj's, to tell which fields are ignored. It returns nil when there is
+// nothing to hand over or let go.
+func takeOverPatch(obj metav1.Object, content map[string]any, ignored Ignored, resourceVersion string) ([]byte, error) {
 	var (
 		kept   []metav1.ManagedFieldsEntry
-		merged *fieldpath.Set
+		merged = &fieldpath.Set{}
 		ours   *metav1.ManagedFieldsEntry
 		found  bool
 	)
@@ -107,17 +148,30 @@ func takeOverPatch(obj metav1.Object, resourceVersion string) ([]byte, error) {
 			kept = append(kept, f)
 			continue
 		}
-		found = found || theirs
 		set := &fieldpath.Set{}
 		if err := set.FromJSON(bytes.NewReader(f.FieldsV1.Raw)); err != nil {
 			return nil, fmt.Errorf("read managed fields of %s: %w", f.Manager, err)
 		}
-		if merged == nil {
-			merged, ours = set, &f
-		} else {
-			merged = merged.Union(set)
+		skipped, rest, _ := ignored.split(set, content)
+		switch {
+		case mine:
+			found = found || !skipped.Empty()
+		case rest.Empty():
+			kept = append(kept, f) // only ignored fields: left to their manager
+			continue
+		default:
+			found = true
+			if !skipped.Empty() {
+				raw, err := skipped.ToJSON()
+				if err != nil {
+					return nil, err
+				}
+				f.FieldsV1 = &metav1.FieldsV1{Raw: raw}
+				kept = append(kept, f)
+			}
 		}
-		if mine {
+		merged = merged.Union(rest)
+		if ours == nil || mine {
 			ours = &f
 		}
 	}

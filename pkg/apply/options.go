@@ -28,6 +28,13 @@ type Options struct {
 	// installation still uses). They stay in the inventory, skipped, until
 	// an apply that no longer keeps them prunes them.
 	Keep map[render.Key]string
+	// Protected lists objects prune never deletes, whatever the inventory
+	// says, with the reason: what the daemon runs on, such as its
+	// namespace and its leader election Lease. A protected object is
+	// skipped with that reason and forgotten, so the prune is not retried.
+	// Inventories (ConfigMaps labelled gitopsd.io/inventory) are never
+	// pruned either.
+	Protected map[render.Key]string
 }
 
 // DefaultOptions apply 8 objects at a time and prune.

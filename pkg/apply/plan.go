@@ -65,6 +65,9 @@ func (it *item) object() *unstructured.Unstructured {
 	return it.obj
 }
 
+// ignored lists the fields of the object that its ignore rules leave out.
+func (it *item) ignored() Ignored { return IgnoredFields(it.prep.ignore, it.key) }
+
 func (it *item) decided() bool { return it.change.Action != "" }
 
 func (it *item) fail(err error) {
@@ -293,7 +296,7 @@ func decide(items []*item, prev map[render.Key]inventory.Entry, live map[render.
 		if !sameInGit {
 			continue
 		}
-		if it.live != nil && it.prev.Fields == FieldsHash(it.live) {
+		if it.live != nil && it.prev.Fields == FieldsHash(it.live, it.ignored()) {
 			it.change = Change{Key: it.key, Version: it.gvk.Version, Action: Unchanged}
 			it.entry = it.prev
 			continue

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
 	"k8s.io/utils/ptr"
 )
 
@@ -37,7 +38,7 @@ func (m *Manager) prune(ctx context.Context, installation string, entries []inve
 				continue
 			}
 			g.Go(func() error {
-				c, keep := m.pruneOne(gctx, installation, e, live[e.Key()], opts.DryRun)
+				c, keep := m.pruneOne(gctx, installation, e, live[e.Key()], opts)
 				mu.Lock()
 				defer mu.Unlock()
 				changes = append(changes, c)
@@ -53,59 +54,81 @@ func (m *Manager) prune(ctx context.Context, installation string, entries []inve
 }
 
 // pruneOne deletes one stale object; keep says to keep its entry and try
-// again at the next apply.
-func (m *Manager) pruneOne(ctx context.Context, installation string, e inventory.Entry, live *metav1.PartialObjectMetadata, dryRun bool) (c Change, keep bool) {
-	c, keep = m.pruneDecision(ctx, installation, e, live, dryRun)
+// again at the next apply. A protected object is refused before anything
+// is asked of the API server.
+func (m *Manager) pruneOne(ctx context.Context, installation string, e inventory.Entry, live *metav1.PartialObjectMetadata, opts Options) (c Change, keep bool) {
+	c, keep = m.pruneDecision(ctx, installation, e, live, opts)
 	return c, keep || c.Action == Failed
 }
 
-func (m *Manager) pruneDecision(ctx context.Context, installation string, e inventory.Entry, live *metav1.PartialObjectMetadata, dryRun bool) (Change, bool) {
-	c := Change{Key: e.Key(), Version: e.Version, Action: Deleted}
+func (m *Manager) pruneDecision(ctx context.Context, installation string, e inventory.Entry, live *metav1.PartialObjectMetadata, opts Options) (Change, bool) {
+	c, keep, client, live := m.pruneCheck(ctx, installation, e, live, opts.Protected)
+	if c.Action != Deleted {
+		return c, keep
+	}
+	del := metav1.DeleteOptions{
+		PropagationPolicy: ptr.To(metav1.DeletePropagationBackground),
+		Preconditions:     &metav1.Preconditions{UID: ptr.To(live.UID)},
+	}
+	if opts.DryRun {
+		del.DryRun = []string{metav1.DryRunAll}
+	}
+	if err := client.Delete(ctx, e.Name, del); err != nil && !apierrors.IsNotFound(err) {
+		c.Action, c.Reason, c.Err = Failed, apiMessage(err), fmt.Errorf("prune %s: %w", c.Key, err)
+	}
+	return c, false
+}
+
+// pruneCheck decides, for prune and for Diff's preview of it, whether the
+// stale entry e is to be deleted: then c is Deleted, with the client and
+// the live object to delete. Otherwise c says why not (Skipped or Failed),
+// and keep says to keep the entry and try again at the next apply.
+func (m *Manager) pruneCheck(ctx context.Context, installation string, e inventory.Entry, live *metav1.PartialObjectMetadata, protected map[render.Key]string) (c Change, keep bool, client metadata.ResourceInterface, _ *metav1.PartialObjectMetadata) {
+	c = Change{Key: e.Key(), Version: e.Version, Action: Deleted}
+	if why, ok := protected[c.Key]; ok {
+		// Refused before anything is asked of the API server.
+		c.Action, c.Reason = Skipped, "never pruned: "+why+"; left in place"
+		return c, false, nil, nil
+	}
 	gvk := schema.GroupVersionKind{Group: e.Group, Version: e.Version, Kind: e.Kind}
 	mapping, err := m.entryMapping(gvk)
 	var unknown *UnknownKindError
 	if errors.As(err, &unknown) {
 		c.Action, c.Reason = Skipped, "already gone: its kind is no longer served"
-		return c, false
+		return c, false, nil, nil
 	}
 	if err != nil {
 		c.Action, c.Reason, c.Err = Failed, err.Error(), err
-		return c, false
+		return c, false, nil, nil
 	}
-	client := m.metadata.Resource(mapping.Resource).Namespace(e.Namespace)
+	client = m.metadata.Resource(mapping.Resource).Namespace(e.Namespace)
 	if live == nil {
 		// Not listed under the label: gone, or relabelled by someone.
 		live, err = client.Get(ctx, e.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			c.Action, c.Reason = Skipped, "already gone"
-			return c, false
+			return c, false, nil, nil
 		case err != nil:
 			c.Action, c.Reason, c.Err = Failed, apiMessage(err), fmt.Errorf("prune %s: %w", c.Key, err)
-			return c, false
+			return c, false, nil, nil
 		case live.Labels[LabelInstallation] != installation:
 			c.Action, c.Reason = Skipped, fmt.Sprintf("no longer labelled %s=%s; left in place", LabelInstallation, installation)
-			return c, false
+			return c, false, nil, nil
 		}
 	}
 	if live.Annotations[AnnotationPrune] == disabled {
 		c.Action, c.Reason = Skipped, "prune disabled by annotation "+AnnotationPrune+"; left in place"
-		return c, false
+		return c, false, nil, nil
+	}
+	if of, ok := live.Labels[inventory.LabelInstallation]; ok {
+		c.Action, c.Reason = Skipped, fmt.Sprintf("never pruned: it is the inventory of installation %s, gitopsd's own record; left in place", of)
+		return c, false, nil, nil
 	}
 	if c, held := m.holdsOthers(ctx, c, installation); held {
-		return c, true
+		return c, true, nil, nil
 	}
-	opts := metav1.DeleteOptions{
-		PropagationPolicy: ptr.To(metav1.DeletePropagationBackground),
-		Preconditions:     &metav1.Preconditions{UID: ptr.To(live.UID)},
-	}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	if err := client.Delete(ctx, e.Name, opts); err != nil && !apierrors.IsNotFound(err) {
-		c.Action, c.Reason, c.Err = Failed, apiMessage(err), fmt.Errorf("prune %s: %w", c.Key, err)
-	}
-	return c, false
+	return c, false, client, live
 }
 
 // holdsOthers keeps a CustomResourceDefinition or a Namespace whose

@@ -47,7 +47,8 @@ func (e *NotReadyError) Error() string {
 // configured or unchanged) is Current by kstatus rules, so that an object
 // left unhealthy by an earlier apply is not forgotten. It returns at once
 // with a *NotReadyError when one is Failed, and with the objects still not
-// ready when timeout passes. Each look costs one request per kind.
+// ready when timeout passes. Each look costs one request per kind (per
+// page of healthPage objects).
 func (m *Manager) Wait(ctx context.Context, cs *ChangeSet, timeout time.Duration) error {
 	if cs.DryRun {
 		return nil
@@ -106,18 +107,14 @@ func (m *Manager) health(ctx context.Context, installation string, pending map[r
 	g.SetLimit(8)
 	for gk, changes := range byKind {
 		g.Go(func() error {
-			live, err := m.listHealth(ctx, installation, gk, changes[0].Version)
+			live, err := m.kindHealth(ctx, installation, gk, changes[0].Version)
 			for _, c := range changes {
-				switch obj := live[c.Key]; {
+				switch res := live[c.Key]; {
 				case err != nil:
 					set(c.Key, &status.Result{Status: status.UnknownStatus, Message: err.Error()})
-				case obj == nil:
+				case res == nil:
 					set(c.Key, &status.Result{Status: status.NotFoundStatus, Message: "not found"})
 				default:
-					res, err := status.Compute(obj)
-					if err != nil {
-						res = &status.Result{Status: status.UnknownStatus, Message: err.Error()}
-					}
 					set(c.Key, res)
 				}
 			}
@@ -128,20 +125,74 @@ func (m *Manager) health(ctx context.Context, installation string, pending map[r
 	return results
 }
 
-// listHealth lists the installation's objects of one kind.
-func (m *Manager) listHealth(ctx context.Context, installation string, gk schema.GroupKind, version string) (map[render.Key]*unstructured.Unstructured, error) {
+// healthPage bounds the objects one list request of the health check
+// returns, and so the objects decoded at once.
+const healthPage = 250
+
+// statusless are kinds whose API has no status: kstatus finds them
+// Current unless they are being deleted, which their metadata says, so
+// their health is read from metadata alone, much smaller than the objects.
+var statusless = map[schema.GroupKind]bool{
+	{Kind: "ConfigMap"}:      true,
+	{Kind: "Secret"}:         true,
+	{Kind: "ServiceAccount"}: true,
+	{Group: "rbac.authorization.k8s.io", Kind: "Role"}:               true,
+	{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}:        true,
+	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}:        true,
+	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}: true,
+}
+
+// kindHealth computes the kstatus of the installation's objects of one
+// kind, listed a page at a time, so that only a page of objects is held.
+func (m *Manager) kindHealth(ctx context.Context, installation string, gk schema.GroupKind, version string) (map[render.Key]*status.Result, error) {
 	mapping, err := m.mapping(gk.WithVersion(version))
 	if err != nil {
 		return nil, err
 	}
-	list, err := m.dynamic.Resource(mapping.Resource).List(ctx, metav1.ListOptions{LabelSelector: LabelInstallation + "=" + installation})
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", mapping.Resource.GroupResource(), err)
+	out := map[render.Key]*status.Result{}
+	add := func(u *unstructured.Unstructured) {
+		res, err := status.Compute(u)
+		if err != nil {
+			res = &status.Result{Status: status.UnknownStatus, Message: err.Error()}
+		}
+		out[render.Key{Group: gk.Group, Kind: gk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}] = res
 	}
-	out := make(map[render.Key]*unstructured.Unstructured, len(list.Items))
-	for i := range list.Items {
-		obj := &list.Items[i]
-		out[render.Key{Group: gk.Group, Kind: gk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}] = obj
+	opts := metav1.ListOptions{LabelSelector: LabelInstallation + "=" + installation, Limit: healthPage}
+	for {
+		var next string
+		if statusless[gk] {
+			list, err := m.metadata.Resource(mapping.Resource).List(ctx, opts)
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %w", mapping.Resource.GroupResource(), err)
+			}
+			for i := range list.Items {
+				add(metadataObject(mapping.GroupVersionKind, &list.Items[i]))
+			}
+			next = list.Continue
+		} else {
+			list, err := m.dynamic.Resource(mapping.Resource).List(ctx, opts)
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %w", mapping.Resource.GroupResource(), err)
+			}
+			for i := range list.Items {
+				add(&list.Items[i])
+			}
+			next = list.GetContinue()
+		}
+		if next == "" {
+			return out, nil
+		}
+		opts.Continue = next
 	}
-	return out, nil
+}
+
+// metadataObject is what kstatus reads of an object of a statusless kind.
+func metadataObject(gvk schema.GroupVersionKind, m *metav1.PartialObjectMetadata) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	u.SetNamespace(m.Namespace)
+	u.SetName(m.Name)
+	u.SetGeneration(m.Generation)
+	u.SetDeletionTimestamp(m.DeletionTimestamp)
+	return u
 }

@@ -2,7 +2,9 @@ package drift
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/render"
 )
 
@@ -53,18 +55,22 @@ func (d *Detector) next(ctx context.Context) bool {
 	}
 	d.mu.Lock()
 	st := d.installations[s.installation]
-	var applied Applied
+	var (
+		applied Applied
+		objects *render.PackedSet
+		packErr error
+	)
 	checkable := st != nil && !st.paused
 	if checkable {
 		_, checkable = st.expected[s.key]
-		applied = st.applied
+		applied, objects, packErr = st.applied, st.objects, st.packErr
 	}
 	corrector := d.corrector
 	d.mu.Unlock()
 	if !checkable {
 		return true // paused (rechecked after the apply), forgotten, or no longer owned
 	}
-	drifts, err := d.checker.CheckDrift(ctx, applied.Request, applied.Options, []render.Key{s.key})
+	drifts, err := d.check(ctx, applied, objects, packErr, s.key)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Error("cannot check drift", keyInstallation, s.installation, keyObject, s.key.String(), keyError, err)
@@ -76,7 +82,7 @@ func (d *Detector) next(ctx context.Context) bool {
 		allowed, why = corrector.Correctable(s.installation)
 	}
 	d.mu.Lock()
-	if st != d.installations[s.installation] || st.paused || st.applied.Request.Objects != applied.Request.Objects {
+	if st != d.installations[s.installation] || st.paused || st.objects != objects {
 		d.mu.Unlock()
 		return true // forgotten, or applied meanwhile: rechecked after the apply
 	}
@@ -93,6 +99,24 @@ func (d *Detector) next(ctx context.Context) bool {
 	}
 	d.act(v, corrector)
 	return true
+}
+
+// check confirms the drift of one object, decoding from the installation's
+// packed objects only those that may be it: the key's namespace may be one
+// the apply defaulted.
+func (d *Detector) check(ctx context.Context, applied Applied, objects *render.PackedSet, packErr error, key render.Key) ([]apply.Drift, error) {
+	if objects == nil {
+		return nil, fmt.Errorf("what Git says of the objects was not kept: %w", packErr)
+	}
+	req := applied.Request
+	var err error
+	req.Objects, err = objects.Select(func(k render.Key) bool {
+		return k.Group == key.Group && k.Kind == key.Kind && k.Name == key.Name
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d.checker.CheckDrift(ctx, req, applied.Options, []render.Key{key})
 }
 
 // resolve settles an object that matches Git: its report goes, and a

@@ -162,11 +162,23 @@ type Detector struct {
 	watches       map[schema.GroupVersionResource]*watch
 	ctx           context.Context // set by Run; watches start with it
 	corrector     Corrector       // set by Run
+
+	// ignore holds each installation's ignore rules, for the watches to
+	// hash what gitopsd manages as apply does. It has a lock of its own:
+	// the watches read it while the informer holds its queue's lock, which
+	// code under mu waits for.
+	ignoreMu sync.Mutex
+	ignore   map[string][]apply.IgnoreRule
 }
 
 // state is what the detector knows of one installation.
 type state struct {
-	applied    Applied
+	applied Applied // without Request.Objects, which objects holds
+	// objects are the objects Git says the installation has, packed:
+	// only those a check compares are decoded. Nil when they could not be
+	// packed, with the reason in packErr.
+	objects    *render.PackedSet
+	packErr    error
 	kinds      map[schema.GroupVersionResource]schema.GroupKind // the resources it owns objects of
 	unwatched  map[schema.GroupKind]error                       // kinds it owns that are not watched, and why
 	retry      time.Duration                                    // the wait before watching them again
@@ -215,6 +227,7 @@ func NewDetector(deps Deps, opts Options) (*Detector, error) {
 		queue:         workqueue.NewTypedDelayingQueue[suspect](),
 		installations: map[string]*state{},
 		watches:       map[schema.GroupVersionResource]*watch{},
+		ignore:        map[string][]apply.IgnoreRule{},
 	}, nil
 }
 
@@ -249,6 +262,23 @@ func (d *Detector) Run(ctx context.Context, c Corrector) error {
 		delete(d.watches, gvr)
 	}
 	return nil
+}
+
+// setIgnore records an installation's ignore rules; nil forgets them.
+func (d *Detector) setIgnore(installation string, rules []apply.IgnoreRule) {
+	d.ignoreMu.Lock()
+	defer d.ignoreMu.Unlock()
+	if rules == nil {
+		delete(d.ignore, installation)
+	} else {
+		d.ignore[installation] = rules
+	}
+}
+
+func (d *Detector) ignoreRules(installation string) []apply.IgnoreRule {
+	d.ignoreMu.Lock()
+	defer d.ignoreMu.Unlock()
+	return d.ignore[installation]
 }
 
 // Log keys.

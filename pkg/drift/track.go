@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -11,9 +12,13 @@ import (
 )
 
 // Track sets what an installation's objects are compared with, after each
-// apply, and watches the kinds it owns.
+// apply, and watches the kinds it owns. The request's objects are kept
+// packed; a check decodes only the object it compares.
 func (d *Detector) Track(a Applied) {
 	kinds, unwatched := d.resources(a.Owned) // discovery, outside the lock
+	d.setIgnore(a.name(), a.Options.Ignore)
+	objects, packErr := pack(a.Request.Objects)
+	a.Request.Objects = nil
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	name := a.name()
@@ -26,6 +31,7 @@ func (d *Detector) Track(a Applied) {
 		d.installations[name] = st
 	}
 	st.applied, st.kinds, st.paused = a, kinds, false
+	st.objects, st.packErr = objects, packErr
 	st.expected = make(map[render.Key]string, len(a.Owned))
 	for _, e := range a.Owned {
 		if e.Fields != "" { // never applied: nothing to compare with
@@ -51,6 +57,15 @@ func (d *Detector) Track(a Applied) {
 	d.setUnwatched(name, st, unwatched)
 	d.syncWatches()
 	d.recheck(name, st)
+}
+
+// pack keeps the objects of an apply compact. The renderer's sets pack at
+// no cost; sets built otherwise (colours, tests) are encoded once.
+func pack(set *render.ObjectSet) (*render.PackedSet, error) {
+	if set == nil {
+		return nil, errors.New("the apply request has no objects")
+	}
+	return set.Pack()
 }
 
 // Pause stops checking an installation while it is applied; Track, or
@@ -93,6 +108,7 @@ func (d *Detector) recheck(name string, st *state) {
 
 // Forget stops watching an installation.
 func (d *Detector) Forget(name string) {
+	d.setIgnore(name, nil)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.installations, name)
@@ -153,12 +169,12 @@ func (d *Detector) rewatch(name string) {
 		d.mu.Unlock()
 		return
 	}
-	applied := st.applied
+	owned, objects := st.applied.Owned, st.objects
 	d.mu.Unlock()
-	kinds, unwatched := d.resources(applied.Owned)
+	kinds, unwatched := d.resources(owned)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if st != d.installations[name] || st.applied.Request.Objects != applied.Request.Objects {
+	if st != d.installations[name] || st.objects != objects {
 		return // forgotten, or tracked anew meanwhile
 	}
 	st.kinds = kinds

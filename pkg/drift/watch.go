@@ -22,12 +22,14 @@ import (
 const compacted = "\x00"
 
 // summary returns the installation and fields hash of a cached object.
-func summary(m *metav1.PartialObjectMetadata) (installation, fields string) {
+func (w *watch) summary(m *metav1.PartialObjectMetadata) (installation, fields string) {
 	if rest, ok := strings.CutPrefix(m.GenerateName, compacted); ok {
 		installation, fields, _ = strings.Cut(rest, "/")
 		return installation, fields
 	}
-	return m.Labels[apply.LabelInstallation], apply.FieldsHash(m)
+	installation = m.Labels[apply.LabelInstallation]
+	key := render.Key{Group: w.gk.Group, Kind: w.gk.Kind, Namespace: m.Namespace, Name: m.Name}
+	return installation, apply.FieldsHash(m, apply.IgnoredFields(w.d.ignoreRules(installation), key))
 }
 
 // watch is a metadata-only informer on one resource, for the objects of
@@ -62,7 +64,7 @@ func newWatch(d *Detector, gvr schema.GroupVersionResource, gk schema.GroupKind)
 		},
 	}
 	w.informer = cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, d.meta), &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
-	if err := w.informer.SetTransform(compact); err != nil {
+	if err := w.informer.SetTransform(w.compact); err != nil {
 		return nil, err
 	}
 	if err := w.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) { w.result(err) }); err != nil {
@@ -131,7 +133,7 @@ func (w *watch) event(obj any, gone bool) {
 		return
 	}
 	key := render.Key{Group: w.gk.Group, Kind: w.gk.Kind, Namespace: m.Namespace, Name: m.Name}
-	installation, fields := summary(m)
+	installation, fields := w.summary(m)
 	w.d.observe(installation, key, fields, gone)
 }
 
@@ -146,7 +148,7 @@ func (w *watch) compare(installation string, expected map[render.Key]string) (ma
 	cached := map[render.Key]bool{}
 	for _, obj := range w.informer.GetStore().List() {
 		m := obj.(*metav1.PartialObjectMetadata)
-		owner, fields := summary(m)
+		owner, fields := w.summary(m)
 		if owner != installation {
 			continue
 		}
@@ -173,7 +175,7 @@ func (w *watch) compare(installation string, expected map[render.Key]string) (ma
 // compact keeps of an object's metadata only what drift detection needs.
 // The informer may pass an object through it twice, so a compacted object
 // comes back as it is.
-func compact(obj any) (any, error) {
+func (w *watch) compact(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
 		return obj, nil
@@ -181,7 +183,7 @@ func compact(obj any) (any, error) {
 	if strings.HasPrefix(m.GenerateName, compacted) {
 		return m, nil
 	}
-	installation, fields := summary(m)
+	installation, fields := w.summary(m)
 	return &metav1.PartialObjectMetadata{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion,

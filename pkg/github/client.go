@@ -76,7 +76,7 @@ func NewClient(opts Options, deps Deps) (*Client, error) {
 		repo:   repo,
 		gh:     gh,
 		log:    log.With(logKeyRepository, opts.Repository),
-		writes: writeSpacer{every: opts.WriteSpacing},
+		writes: writeSpacer{every: opts.WriteSpacing, burst: opts.WriteBurst},
 		serial: keyedSerial{held: map[string]chan struct{}{}},
 	}, nil
 }

@@ -20,5 +20,29 @@
 // PullRequestHandler (plan or forget), ping is answered. It bounds the time
 // and memory an unauthenticated sender can hold.
 //
+// With several replicas behind one Service, a delivery lands on any of
+// them, but only the leader polls Git and plans pull requests: a standby
+// holds no copy of the work to act on. So a standby (RouterDeps.Leadership)
+// forwards each signed push and pull_request delivery as it came, body and
+// signature, to the leader's HTTP address, which the leader publishes with
+// its identity in the Lease (from POD_IP, through the Downward API), and
+// answers GitHub with the leader's reply. This was chosen over a signal
+// through the API server (a standby bumps an annotation the leader
+// watches), which would need RBAC to watch and write the Lease, a write per
+// delivery, and would carry no payload, so a pull_request would cost the
+// leader a listing of the open pull requests; and over routing the Service
+// to the leader alone, which leaves no Pod to deliver to while the Lease
+// moves and a standby that is never ready. Forwarding needs only to read
+// the Lease, which every replica does to campaign, and one hop between
+// Pods on the HTTP port (deploy/'s NetworkPolicy allows it); the leader
+// checks the signature again, so a forwarded delivery is trusted no more
+// than one from GitHub, and a forwarded delivery is never forwarded again.
+// During a failover the standby keeps trying for ForwardTimeout: the
+// leader as it last saw the Lease, or itself once it leads; when none is
+// reached it answers 503. Nothing is lost for good: a new leader polls Git
+// and lists the open pull requests as it starts, which covers what it
+// missed. A standby is ready (Router.Ready) once it knows where the leader
+// listens.
+//
 // Package githubtest is an in-process fake of the API for tests.
 package github

@@ -18,4 +18,6 @@ const (
 	logKeySuppressed = "suppressed"
 	logKeyRemote     = "remote_addr"
 	logKeyTokenFile  = "token_file"
+	logKeyLeader     = "leader"
+	logKeyResult     = "result"
 )

@@ -52,7 +52,8 @@ func newWebhookMetrics(reg prometheus.Registerer) (*webhookMetrics, error) {
 	m := &webhookMetrics{requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gitopsd_webhook_requests_total",
 		Help: "GitHub webhook requests, by event (push, pull_request, ping, other) and result " +
-			"(triggered, planned, forgotten, ignored, pong, unauthorized, too_large, timeout, busy, bad_request, method_not_allowed).",
+			"(triggered, planned, forgotten, ignored, pong, unauthorized, too_large, timeout, busy, bad_request, method_not_allowed; " +
+			"on a standby forwarded, not_leader, no_leader).",
 	}, []string{"event", "result"})}
 	if reg == nil {
 		return m, nil

@@ -33,6 +33,10 @@ type Options struct {
 	// GitHub asks integrations to space content-creating requests by at
 	// least a second to stay clear of its secondary rate limits.
 	WriteSpacing time.Duration
+	// WriteBurst is how many writes may go out back to back before the
+	// spacing applies; the spacing still bounds the rate over time. 0 or
+	// 1: every write is spaced.
+	WriteBurst int
 	// MaxRetries is how many times one call is retried after rate-limit
 	// answers before its error is returned.
 	MaxRetries int
@@ -82,6 +86,9 @@ func (o Options) Validate() error {
 	}
 	if o.WriteSpacing < 0 || o.MergeWait < 0 {
 		errs = append(errs, fmt.Errorf("github: write spacing %s and merge wait %s must not be negative", o.WriteSpacing, o.MergeWait))
+	}
+	if o.WriteBurst < 0 {
+		errs = append(errs, fmt.Errorf("github: write burst %d must not be negative", o.WriteBurst))
 	}
 	if o.MaxRetries < 0 {
 		errs = append(errs, fmt.Errorf("github: max retries %d must not be negative", o.MaxRetries))

@@ -93,10 +93,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// writeSpacer hands out write slots at least every apart: each caller
-// reserves the next slot under the lock and sleeps outside it.
+// writeSpacer hands out write slots at least every apart, after a burst of
+// up to burst writes: each caller reserves the next slot under the lock and
+// sleeps outside it. next is when the writes so far would have ended had
+// each taken every; a write may start burst-1 slots before it.
 type writeSpacer struct {
 	every time.Duration
+	burst int
 	mu    sync.Mutex
 	next  time.Time
 }
@@ -104,11 +107,14 @@ type writeSpacer struct {
 func (w *writeSpacer) wait(ctx context.Context) error {
 	w.mu.Lock()
 	now := time.Now()
-	slot := w.next
+	if w.next.Before(now) {
+		w.next = now
+	}
+	slot := w.next.Add(-time.Duration(max(w.burst-1, 0)) * w.every)
 	if slot.Before(now) {
 		slot = now
 	}
-	w.next = slot.Add(w.every)
+	w.next = w.next.Add(w.every)
 	w.mu.Unlock()
 	if d := slot.Sub(now); d > 0 {
 		return sleep(ctx, d)

@@ -156,6 +156,25 @@ func TestWritesSpaced(t *testing.T) {
 	}
 }
 
+// TestWriteBurst: three writes go out at once, the next ones spaced.
+func TestWriteBurst(t *testing.T) {
+	const spacing = 200 * time.Millisecond
+	w := writeSpacer{every: spacing, burst: 3}
+	start := time.Now()
+	var at []time.Duration
+	for range 5 {
+		if err := w.wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		at = append(at, time.Since(start))
+	}
+	for i, want := range []time.Duration{0, 0, 0, spacing, 2 * spacing} {
+		if at[i] < want || at[i] > want+100*time.Millisecond {
+			t.Errorf("write %d after %s, want %s", i, at[i], want)
+		}
+	}
+}
+
 func TestRateLimitWait(t *testing.T) {
 	now := time.Now()
 	resp := func(code int, header ...string) *http.Response {

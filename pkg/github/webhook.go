@@ -56,16 +56,22 @@ type RouterOptions struct {
 	// WarnEvery is the least time between two warnings about bad
 	// signatures; the ones in between are counted in the next.
 	WarnEvery time.Duration
+	// ForwardTimeout is how long a standby tries to hand a push or
+	// pull_request delivery to the leader (RouterDeps.Leadership) before
+	// it answers 503; within GitHub's ten seconds per delivery.
+	ForwardTimeout time.Duration
 }
 
 // DefaultRouterOptions take bodies up to 1 MiB, read within 10 seconds,
-// at most 8 MiB of them at once.
+// at most 8 MiB of them at once, and give a standby 8 seconds to reach the
+// leader.
 func DefaultRouterOptions() RouterOptions {
 	return RouterOptions{
 		MaxBodyBytes:    1 << 20,
 		ReadTimeout:     10 * time.Second,
 		MaxPendingBytes: 8 << 20,
 		WarnEvery:       time.Minute,
+		ForwardTimeout:  8 * time.Second,
 	}
 }
 
@@ -84,6 +90,9 @@ func (o RouterOptions) Validate() error {
 	if o.ReadTimeout <= 0 || o.WarnEvery < 0 {
 		errs = append(errs, fmt.Errorf("webhook: read timeout %s must be positive, warn interval %s not negative", o.ReadTimeout, o.WarnEvery))
 	}
+	if o.ForwardTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("webhook: forward timeout %s must be positive", o.ForwardTimeout))
+	}
 	return errors.Join(errs...)
 }
 
@@ -95,6 +104,10 @@ type RouterDeps struct {
 	// PullRequests may be nil: pull_request deliveries are then accepted
 	// and dropped.
 	PullRequests PullRequestHandler
+	// Leadership, with leader election, says whether this replica acts on
+	// push and pull_request deliveries or forwards them to the leader (see
+	// forward). Nil: this replica acts on every delivery.
+	Leadership Leadership
 	// Registerer receives gitopsd_webhook_requests_total; nil registers nothing.
 	Registerer prometheus.Registerer
 	Log        *slog.Logger
@@ -109,6 +122,7 @@ type Router struct {
 	metrics *webhookMetrics
 	pending *semaphore.Weighted // body bytes not yet authenticated
 	warn    logLimiter
+	client  *http.Client // to the leader, from a standby
 }
 
 var _ http.Handler = (*Router)(nil)
@@ -143,6 +157,7 @@ func NewRouter(opts RouterOptions, deps RouterDeps) (*Router, error) {
 		metrics: metrics,
 		pending: semaphore.NewWeighted(opts.MaxPendingBytes),
 		warn:    logLimiter{every: opts.WarnEvery},
+		client:  newForwardClient(),
 	}, nil
 }
 
@@ -171,13 +186,25 @@ type reply struct {
 	Result    string `json:"result"`
 	Reason    string `json:"reason,omitempty"`
 	Triggered int    `json:"triggered,omitempty"`
-	status    int
+	// ForwardedTo is the leader's address, when a standby forwarded the
+	// delivery; the rest is the leader's answer.
+	ForwardedTo string `json:"forwardedTo,omitempty"`
+	status      int
+}
+
+// metricResult counts a forwarded delivery apart: the leader counts what
+// it did with it.
+func (r reply) metricResult() string {
+	if r.ForwardedTo != "" {
+		return "forwarded"
+	}
+	return r.Result
 }
 
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	event := r.Header.Get(github.EventTypeHeader)
 	rep := rt.handle(w, r, event)
-	rt.metrics.observe(eventLabel(event), rep.Result)
+	rt.metrics.observe(eventLabel(event), rep.metricResult())
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	switch rep.status {
@@ -209,6 +236,9 @@ func (rt *Router) handle(w http.ResponseWriter, r *http.Request, event string) r
 				logKeyRemote, r.RemoteAddr, logKeySuppressed, suppressed)
 		}
 		return reply{status: http.StatusUnauthorized, Result: "unauthorized", Reason: "missing or wrong X-Hub-Signature-256"}
+	}
+	if (event == "push" || event == "pull_request") && rt.standby() {
+		return rt.forward(r, body, event, delivery)
 	}
 	return rt.route(event, r.Header.Get("Content-Type"), body, delivery)
 }

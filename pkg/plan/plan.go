@@ -40,6 +40,9 @@ type Installation struct {
 	// Error says why the cluster could not tell what would change (it
 	// was unreachable, say); the repository is not at fault.
 	Error string `json:"error,omitempty"`
+	// Refused says why the whole installation would be refused: another
+	// source (another daemon) owns it.
+	Refused string `json:"refused,omitempty"`
 	// Objects are the objects that would change or be refused, in apply
 	// order, followed by those that would be pruned.
 	Objects []Object `json:"objects,omitempty"`
@@ -73,7 +76,8 @@ type Object struct {
 	// server-side dry run, without what the server maintains (status,
 	// managedFields, resourceVersion and such). Secret values are masked.
 	Diff string `json:"diff,omitempty"`
-	// Reason is why the server would refuse the object.
+	// Reason is why the server would refuse the object, or why it would
+	// be kept.
 	Reason string `json:"reason,omitempty"`
 	// SecretKeys are, for a Secret, the keys of its data that would be
 	// added, changed or removed; their values are never kept.
@@ -102,6 +106,10 @@ const (
 	// Refuse: the server would not accept the object (validation,
 	// admission, an immutable field, another owner).
 	Refuse Action = "refuse"
+	// Keep: the object left Git but would not be pruned, for the reason
+	// given (a Namespace holding objects of another installation); the
+	// prune is tried again at each apply.
+	Keep Action = "keep"
 )
 
 // FileError is a mistake in the repository's files, at a file and, when
@@ -141,6 +149,9 @@ func (in *Installation) Summary() Summary {
 	}
 	if in.Error != "" {
 		s.Errors++
+	}
+	if in.Refused != "" {
+		s.Refused++
 	}
 	for _, o := range in.Objects {
 		switch o.Action {

@@ -221,9 +221,27 @@ func TestPlanOfEveryKindOfChange(t *testing.T) {
 		t.Errorf("summary: %s", s)
 	}
 
-	var text, js bytes.Buffer
+	var text, js, md bytes.Buffer
 	if err := WriteText(&text, p); err != nil {
 		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{
+		"❌ **1 to create, 2 to change, 1 to delete, 1 unchanged, 2 refused, 2 render errors** at `c2`.",
+		"| `web` | ❌ 2 refused | 1 | 2 | 1 | 1 |\n",
+		"| `broken` | ❌ render error | | | | |\n",
+		"- broken: render error in broken/kustomization.yaml: ",
+		"- web: ConfigMap/" + f.ns + "/frozen refused: the change touches an immutable field",
+		"<summary>➕ create <code>ConfigMap/" + f.ns + "/new</code></summary>",
+		"<summary>✏️ change <code>Secret/" + f.ns + "/creds</code> · Secret keys: <code>old</code> removed, <code>password</code> changed, <code>token</code> added</summary>",
+		"+  k: v2\n",
+		"- 🗑️ delete <code>ConfigMap/" + f.ns + "/gone</code>\n",
+	} {
+		if !strings.Contains(md.String(), part) {
+			t.Errorf("the Markdown plan has no %q:\n%s", part, md.String())
+		}
 	}
 	if err := WriteJSON(&js, p); err != nil {
 		t.Fatal(err)
@@ -259,7 +277,7 @@ func TestPlanOfEveryKindOfChange(t *testing.T) {
 		t.Errorf("the JSON plan does not list the Secret's keys:\n%s", js.String())
 	}
 	for _, value := range []string{"first-value", "second-value", "added-value", "dropped-value", "admin"} {
-		for name, out := range map[string]string{"text": text.String(), "JSON": js.String()} {
+		for name, out := range map[string]string{"text": text.String(), "JSON": js.String(), "Markdown": md.String()} {
 			if strings.Contains(out, value) || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(value))) {
 				t.Errorf("the %s plan shows the Secret value %q", name, value)
 			}
@@ -335,5 +353,52 @@ func TestBrokenFleetFileIsInThePlan(t *testing.T) {
 func TestNewRefusesMissingDeps(t *testing.T) {
 	if _, err := New(Deps{Load: loadFleet, Renderer: render.NewRenderer(render.DefaultOptions(), nil)}); err == nil || !strings.Contains(err.Error(), "no differ") {
 		t.Errorf("New without a differ: %v", err)
+	}
+}
+
+// TestRefusedByOwnerAndRecreated: an installation another daemon applies
+// is refused whole, naming its owner; an immutable change the object opts
+// in to recreate is a change, not a refusal.
+func TestRefusedByOwnerAndRecreated(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		fleetFile:       "- {name: theirs, path: theirs}\n- {name: ours, path: ours}\n",
+		"theirs/a.yaml": configMap("theirs", "a: b"),
+		"ours/a.yaml":   configMap("frozen", "a: b") + "immutable: true\n",
+	}
+	snap := f.snapshot("c1", files)
+	ctx := context.Background()
+	r := render.NewRenderer(render.DefaultOptions(), nil)
+	for _, name := range []string{"theirs", "ours"} {
+		set, err := r.Render(ctx, snap.Files, snap.Commit, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		source := "https://example.com/fleet.git@main"
+		if name == "theirs" {
+			source = "https://example.com/other-fleet.git@main"
+		}
+		cs, err := f.manager.Apply(ctx, apply.Request{Installation: name, Source: source, Commit: "c1", Objects: set}, apply.DefaultOptions())
+		if err != nil || cs.Err() != nil {
+			t.Fatalf("apply %s: %v %v", name, err, cs.Err())
+		}
+	}
+	files["theirs/a.yaml"] = configMap("theirs", "a: changed")
+	files["ours/a.yaml"] = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: frozen, namespace: NS, annotations: {gitopsd.io/recreate: \"true\"}}\ndata: {a: changed}\nimmutable: true\n"
+	p := f.plan(Request{Head: f.snapshot("c2", files), Source: "https://example.com/fleet.git@main"})
+
+	theirs := installation(t, p, "theirs")
+	if !strings.Contains(theirs.Refused, "//example.com/other-fleet@refs/heads/main") || len(theirs.Objects) != 0 {
+		t.Errorf("another daemon's installation: refused %q, objects %+v", theirs.Refused, theirs.Objects)
+	}
+	frozen := objects(installation(t, p, "ours"))["ConfigMap/frozen"]
+	if frozen.Action != Change || !strings.Contains(frozen.Diff, "created again") || !strings.Contains(frozen.Diff, "+  a: changed") {
+		t.Errorf("recreated ConfigMap: %+v", frozen)
+	}
+	if s := p.Summary(); s.Refused != 1 || !s.Failed() {
+		t.Errorf("summary %s", s)
+	}
+	if h := p.Headline(); !strings.HasPrefix(h, "theirs: refused: installation theirs belongs to the gitopsd following //example.com/other-fleet@refs/heads/main") {
+		t.Errorf("headline %q", h)
 	}
 }

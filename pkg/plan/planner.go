@@ -76,6 +76,10 @@ type Request struct {
 	Base *source.Snapshot
 	// Installation limits the plan to one installation; empty plans all.
 	Installation string
+	// Source is who applies the repository: the repository and ref a
+	// daemon follows. An installation whose inventory another source owns
+	// is refused, as applying it would be. Empty claims nothing.
+	Source string
 }
 
 // Plan renders the installations of req.Head and dry-runs them against the
@@ -98,12 +102,18 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		// added.
 		base, _ = p.load(req.Base.Files)
 	}
+	// The installations the head holds: those another installation of the
+	// same source may hand its objects to (apply.Request.Fleet).
+	fleet := make([]string, len(head))
+	for i, spec := range head {
+		fleet[i] = spec.Name
+	}
 	head, base, err = only(req.Installation, head, base)
 	if err != nil {
 		return nil, err
 	}
 	for _, spec := range head {
-		in, ok := p.installation(ctx, req, spec, find(base, spec.Name))
+		in, ok := p.installation(ctx, req, fleet, spec, find(base, spec.Name))
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -115,7 +125,7 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	for _, spec := range base {
 		if find(head, spec.Name) == nil {
-			out.Installations = append(out.Installations, p.removal(ctx, req, spec))
+			out.Installations = append(out.Installations, p.removal(ctx, req, fleet, spec))
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -133,7 +143,7 @@ func (p *Planner) load(files fs.FS) ([]Spec, error) {
 
 // installation plans one installation of the head; false when it renders
 // as at the base.
-func (p *Planner) installation(ctx context.Context, req Request, spec Spec, base *Spec) (Installation, bool) {
+func (p *Planner) installation(ctx context.Context, req Request, fleet []string, spec Spec, base *Spec) (Installation, bool) {
 	in := Installation{Name: spec.Name, Path: spec.Path, Namespace: spec.Namespace}
 	set, err := p.deps.Renderer.Render(ctx, req.Head.Files, req.Head.Commit, spec.Path)
 	if req.Base != nil {
@@ -156,7 +166,7 @@ func (p *Planner) installation(ctx context.Context, req Request, spec Spec, base
 		}
 		return in, true
 	}
-	p.diff(ctx, &in, apply.Request{Installation: spec.Name, Namespace: spec.Namespace, Commit: req.Head.Commit, Objects: set}, spec.Apply)
+	p.diff(ctx, &in, apply.Request{Installation: spec.Name, Namespace: spec.Namespace, Source: req.Source, Fleet: fleet, Commit: req.Head.Commit, Objects: set}, spec.Apply)
 	return in, true
 }
 
@@ -169,18 +179,23 @@ func (p *Planner) rendersOtherwise(ctx context.Context, base *source.Snapshot, s
 
 // removal plans an installation the head no longer lists: what it owns is
 // pruned when it prunes.
-func (p *Planner) removal(ctx context.Context, req Request, spec Spec) Installation {
+func (p *Planner) removal(ctx context.Context, req Request, fleet []string, spec Spec) Installation {
 	in := Installation{Name: spec.Name, Path: spec.Path, Namespace: spec.Namespace, Reason: Removed}
 	opts := spec.Apply
 	opts.AllowEmpty = true
-	p.diff(ctx, &in, apply.Request{Installation: spec.Name, Namespace: spec.Namespace, Commit: req.Head.Commit, Objects: &render.ObjectSet{}}, opts)
+	p.diff(ctx, &in, apply.Request{Installation: spec.Name, Namespace: spec.Namespace, Source: req.Source, Fleet: fleet, Commit: req.Head.Commit, Objects: &render.ObjectSet{}}, opts)
 	return in
 }
 
 // diff asks the cluster what applying req would change.
 func (p *Planner) diff(ctx context.Context, in *Installation, req apply.Request, opts apply.Options) {
 	diffs, err := p.deps.Differ.Diff(ctx, req, opts)
-	if err != nil {
+	var owned *apply.OwnershipError
+	switch {
+	case errors.As(err, &owned):
+		in.Refused = err.Error()
+		return
+	case err != nil:
 		in.Error = err.Error()
 		return
 	}
@@ -196,7 +211,7 @@ func (p *Planner) diff(ctx context.Context, in *Installation, req apply.Request,
 		if o.Action == "" {
 			o.Action, o.Reason = Refuse, fmt.Sprintf("unexpected outcome %q: %s", d.Action, d.Reason)
 		}
-		if o.Action != Delete {
+		if o.Action != Delete && o.Action != Keep {
 			changed++
 		}
 		in.Objects = append(in.Objects, o)
@@ -209,6 +224,7 @@ var actions = map[apply.Action]Action{
 	apply.Configured: Change,
 	apply.Deleted:    Delete,
 	apply.Failed:     Refuse,
+	apply.Skipped:    Keep,
 }
 
 // only keeps the installation called name in head and base, or all when

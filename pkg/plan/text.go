@@ -38,6 +38,9 @@ func writeInstallation(b *bufio.Writer, in *Installation) {
 	case in.Error != "":
 		fmt.Fprintf(b, "%s: not planned: %s\n", head, in.Error)
 		return
+	case in.Refused != "":
+		fmt.Fprintf(b, "%s: refused: %s\n", head, in.Refused)
+		return
 	}
 	fmt.Fprintf(b, "%s: %s\n", head, in.Summary())
 	for _, o := range in.Objects {
@@ -49,6 +52,8 @@ func writeInstallation(b *bufio.Writer, in *Installation) {
 			fmt.Fprintf(b, "# %s: %s would be changed%s\n%s", in.Name, key, secretKeys(o), o.Diff)
 		case Delete:
 			fmt.Fprintf(b, "# %s: %s would be pruned\n", in.Name, key)
+		case Keep:
+			fmt.Fprintf(b, "# %s: %s would be kept: %s\n", in.Name, key, o.Reason)
 		default:
 			fmt.Fprintf(b, "# %s: %s would be refused: %s\n", in.Name, key, o.Reason)
 		}

@@ -40,12 +40,13 @@ var (
 )
 
 // NewKubeEvents starts an event broadcaster writing to client; stop it with
-// the returned function. uids, when set, spares a read of the inventory
-// per event.
-func NewKubeEvents(client kubernetes.Interface, namespace string, uids UIDs) (*KubeEvents, func()) {
+// the returned function. instance, when set, names the replica writing
+// (its Pod), so that an Event tells which of two replicas acted; uids, when
+// set, spares a read of the inventory per event.
+func NewKubeEvents(client kubernetes.Interface, namespace, instance string, uids UIDs) (*KubeEvents, func()) {
 	b := record.NewBroadcaster()
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
-	recorder := b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "gitopsd"})
+	recorder := b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "gitopsd", Host: instance})
 	return &KubeEvents{recorder: recorder, client: client, namespace: namespace, uids: uids}, b.Shutdown
 }
 

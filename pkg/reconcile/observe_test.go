@@ -48,7 +48,7 @@ func TestEventsAndMetrics(t *testing.T) {
 	d := startDaemon(t, ns, rp, setup{
 		events: func(uids *WatchedInventories) Events {
 			var events *KubeEvents
-			events, stopEvents = NewKubeEvents(env.Client, ns, uids)
+			events, stopEvents = NewKubeEvents(env.Client, ns, "gitopsd-7d4b9-x2k4p", uids)
 			return events
 		},
 		drift: func(o *drift.Options) { o.FightCorrections = 1 },
@@ -73,6 +73,11 @@ func TestEventsAndMetrics(t *testing.T) {
 		}
 	}
 	waitEvent("Applied", func() bool { return onInventory("Applied") })
+	for _, e := range eventsOn(t, ns, "ConfigMap", inventory.Name("app"), "")["Applied"] {
+		if e.Source.Component != "gitopsd" || e.Source.Host != "gitopsd-7d4b9-x2k4p" || e.ReportingInstance != "gitopsd-7d4b9-x2k4p" {
+			t.Errorf("Applied Event from %+v, instance %q; want gitopsd on its pod", e.Source, e.ReportingInstance)
+		}
+	}
 	if v := metric(t, d, "gitopsd_reconcile_duration_seconds", "app", "result", "success"); v < 1 {
 		t.Errorf("gitopsd_reconcile_duration_seconds{result=success}: %v observations", v)
 	}

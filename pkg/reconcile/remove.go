@@ -136,8 +136,13 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 			r.log.Error("cannot prune a removed installation; retrying later", keyInstallation, name, keyError, err)
 			return err
 		}
-		r.events.Event(name, corev1.EventTypeNormal, "Removed", fmt.Sprintf("removed from %s: %s", config.FileName, cs.Summary()))
-		r.log.Info("removed installation", keyInstallation, name, keySummary, cs.Summary())
+		msg := fmt.Sprintf("removed from %s: %s", config.FileName, cs.Summary())
+		skipped := skippedPrunes(cs)
+		if skipped != "" {
+			msg += "; not deleted: " + skipped
+		}
+		r.events.Event(name, corev1.EventTypeNormal, "Removed", msg)
+		r.log.Info("removed installation", keyInstallation, name, keySummary, cs.Summary(), "not_deleted", skipped)
 	} else {
 		r.log.Info("forgot removed installation; prune was off, so its objects stay", keyInstallation, name, "objects", len(inv.Entries))
 	}
@@ -152,6 +157,23 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 		return err
 	}
 	return nil
+}
+
+// skippedPrunes names the objects a removal did not delete, each with the
+// reason: left in place (what gitopsd runs on, prune disabled) or already
+// gone.
+func skippedPrunes(cs *apply.ChangeSet) string {
+	const most = 20
+	var kept []string
+	for _, c := range cs.Changes {
+		if c.Action == apply.Skipped {
+			kept = append(kept, c.Key.String()+" ("+c.Reason+")")
+		}
+	}
+	if len(kept) > most {
+		kept = append(kept[:most], fmt.Sprintf("%d more", len(kept)-most))
+	}
+	return strings.Join(kept, ", ")
 }
 
 // notPruned names the objects a removal kept, such as a Namespace that

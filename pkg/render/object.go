@@ -53,6 +53,8 @@ type ObjectSet struct {
 	Objects []Object
 	// Digest is the SHA-256 over the objects' digests in order.
 	Digest string
+
+	packed *PackedSet // what Unpack decoded the set from
 }
 
 // NewObjectSet digests, checks and sorts objs. Two objects with the same key

@@ -183,8 +183,14 @@ func TestCacheServesSameCommit(t *testing.T) {
 	first := mustRenderAt(t, r, repo, "c0ffee", "app")
 	// A cached result comes back without reading the repository again.
 	repo["app/kustomization.yaml"] = &fstest.MapFile{Data: []byte("resources: [gone.yaml]\n")}
-	if again := mustRenderAt(t, r, repo, "c0ffee", "app"); again != first {
+	again := mustRenderAt(t, r, repo, "c0ffee", "app")
+	if again.Digest != first.Digest || len(again.Objects) != 1 {
 		t.Error("the same commit and path rendered again instead of coming from the cache")
+	}
+	p1, _ := first.Pack()
+	p2, _ := again.Pack()
+	if p1 != p2 {
+		t.Error("two renders of one commit and path pack to two sets: the cache holds a copy per render")
 	}
 	if _, err := r.Render(context.Background(), repo, "beef", "app"); err == nil {
 		t.Error("a new commit was served from the cache")

@@ -38,8 +38,9 @@ type Renderer struct {
 	results *fifoCache[string, *commitResults]
 }
 
+// result is a cached render: the set packed, or the error.
 type result struct {
-	set *ObjectSet
+	set *PackedSet
 	err error
 }
 
@@ -69,7 +70,8 @@ func NewRenderer(opts Options, log *slog.Logger) *Renderer {
 // repo) of the repository at commit. Results are cached when commit is not
 // empty, and so are failures caused by the commit's content (*Error); a
 // failure to fetch remote content is not, so that the next render tries
-// again. The returned set is shared and must not be modified.
+// again. The cache keeps sets packed: each call returns a set decoded anew,
+// which must not be modified (see ObjectSet.Pack).
 func (r *Renderer) Render(ctx context.Context, repo fs.FS, commit, dir string) (*ObjectSet, error) {
 	dir = path.Clean(dir)
 	if dir == ".." || strings.HasPrefix(dir, "../") || path.IsAbs(dir) {
@@ -82,16 +84,27 @@ func (r *Renderer) Render(ctx context.Context, repo fs.FS, commit, dir string) (
 	cached.mu.Lock()
 	res, ok := cached.paths[dir]
 	cached.mu.Unlock()
-	if ok {
-		return res.set, res.err
-	}
-	set, err := r.render(ctx, repo, dir)
-	if err == nil || IsRenderError(err) {
+	if !ok {
+		set, err := r.render(ctx, repo, dir)
+		if err != nil && !IsRenderError(err) {
+			return nil, err
+		}
+		res.err = err
+		if err == nil {
+			if res.set, err = set.Pack(); err != nil {
+				return nil, &Error{Path: dir, Err: err}
+			}
+		}
 		cached.mu.Lock()
-		cached.paths[dir] = result{set, err}
+		cached.paths[dir] = res
 		cached.mu.Unlock()
 	}
-	return set, err
+	if res.err != nil {
+		return nil, res.err
+	}
+	// A fresh render is decoded from its packed form too, so that every
+	// render of a commit is the same down to the types of numbers.
+	return res.set.Unpack()
 }
 
 func (r *Renderer) render(ctx context.Context, repo fs.FS, dir string) (*ObjectSet, error) {

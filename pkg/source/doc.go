@@ -21,6 +21,9 @@
 // repository and ref are the ones a Poller follows; Trigger asks it for a
 // round now.
 //
+// FetchRef fetches another ref of the same repository by commit SHA, such
+// as a pull request's refs/pull/N/head, into the same cache.
+//
 // Credentials never appear in options, logs or errors: Auth names a file or
 // an environment variable to read them from at each poll.
 //

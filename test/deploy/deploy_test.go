@@ -73,31 +73,53 @@ func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 		}
 	}
 
+	// A push delivered to the standby is applied by the leader within 2 s:
+	// the standby forwards it to the address the leader published in the
+	// Lease (its POD_IP), through the Service's port as the Pods see it.
+	head = gitHost.commit(t, "settings", map[string]string{"fleet/settings.yaml": settings})
+	start := time.Now()
+	if code := standby.push(webhookSecret, repo, head); code != http.StatusAccepted {
+		t.Errorf("push to the standby answered %d, want 202", code)
+	}
+	eventually(t, 10*time.Second, "the leader to apply the commit pushed to the standby", func(context.Context) error {
+		return appliedAt(leader, head)
+	})
+	took := time.Since(start)
+	t.Logf("push to the standby applied by the leader in %s", took.Round(time.Millisecond))
+	if took > 2*time.Second {
+		t.Errorf("a push to the standby took %s to apply, want within 2s", took)
+	}
+
 	// A hand edit is put back, and reported with an Event on the object.
 	correctsDrift(t, "the leader")
 	eventually(t, 30*time.Second, "Events from gitopsd", func(ctx context.Context) error {
 		return errors.Join(
-			hasEvent(ctx, "shop", "Drift", "Deployment", "web"),
-			hasEvent(ctx, systemNamespace, "Applied", "ConfigMap", ""),
+			hasEvent(ctx, leader.pod.Name, "shop", "Drift", "Deployment", "web"),
+			hasEvent(ctx, leader.pod.Name, systemNamespace, "Applied", "ConfigMap", ""),
 		)
 	})
 
-	// Git goes away: both replicas stay live and ready.
+	// Git goes away: a push makes the leader look, and fail; both replicas
+	// stay live and ready. The standby never looks: only the leader polls.
 	gitHost.down.Store(true)
-	eventually(t, 30*time.Second, "both replicas to see the repository fail", func(context.Context) error {
-		for _, r := range replicas {
-			s, err := r.status()
-			if err != nil {
-				return err
-			}
-			if s.Source.ConsecutiveFailures == 0 {
-				return fmt.Errorf("%s has not failed a poll yet", r.pod.Name)
-			}
+	if code := standby.push(webhookSecret, repo, head); code != http.StatusAccepted {
+		t.Errorf("push to the standby answered %d, want 202", code)
+	}
+	eventually(t, 30*time.Second, "the leader to see the repository fail", func(context.Context) error {
+		s, err := leader.status()
+		if err != nil {
+			return err
+		}
+		if s.Source.ConsecutiveFailures == 0 {
+			return fmt.Errorf("%s has not failed a poll yet", leader.pod.Name)
 		}
 		return nil
 	})
 	for _, r := range replicas {
 		checkProbes(t, r, "with Git unreachable")
+	}
+	if s, err := standby.status(); err != nil || s.Source.Commit != "" || s.Source.ConsecutiveFailures != 0 {
+		t.Errorf("standby %s: source %+v, %v; want it never to look at the repository", standby.pod.Name, s.Source, err)
 	}
 	gitHost.down.Store(false)
 
@@ -123,6 +145,36 @@ func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 		t.Errorf("the new leader holds Lease %s, not %s", moved, lease)
 	}
 	correctsDrift(t, "the new leader")
+	eventually(t, 30*time.Second, "the new leader to apply "+head[:12], func(context.Context) error {
+		return appliedAt(standby, head)
+	})
+}
+
+// settings is a ConfigMap added to the fleet by a commit.
+const settings = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+data: {color: blue}
+`
+
+// appliedAt reports whether r leads with every installation Ready at commit.
+func appliedAt(r *replica, commit string) error {
+	s, err := r.status()
+	if err != nil {
+		return err
+	}
+	if !s.Leading {
+		return fmt.Errorf("%s does not lead", r.pod.Name)
+	}
+	for _, in := range s.Installations {
+		if in.Phase != "Ready" || in.AppliedCommit != commit {
+			return fmt.Errorf("%s: %s %s at %.12s: %s", r.pod.Name, in.Name, in.Phase, in.AppliedCommit, in.Message)
+		}
+	}
+	if len(s.Installations) == 0 {
+		return fmt.Errorf("%s: no installations", r.pod.Name)
+	}
+	return nil
 }
 
 var (
@@ -228,17 +280,17 @@ func correctsDrift(t *testing.T, who string) {
 	})
 }
 
-// hasEvent finds an Event that gitopsd wrote in namespace with reason, on an
-// object of kind (and name, unless empty).
-func hasEvent(ctx context.Context, namespace, reason, kind, name string) error {
+// hasEvent finds an Event that gitopsd wrote from pod (POD_NAME) in
+// namespace with reason, on an object of kind (and name, unless empty).
+func hasEvent(ctx context.Context, pod, namespace, reason, kind, name string) error {
 	events, err := env.Client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
 	for _, e := range events.Items {
-		if e.Source.Component == "gitopsd" && e.Reason == reason && e.InvolvedObject.Kind == kind && (name == "" || e.InvolvedObject.Name == name) {
+		if e.Source.Component == "gitopsd" && e.Source.Host == pod && e.Reason == reason && e.InvolvedObject.Kind == kind && (name == "" || e.InvolvedObject.Name == name) {
 			return nil
 		}
 	}
-	return fmt.Errorf("no %s Event on a %s in %s among %d", reason, kind, namespace, len(events.Items))
+	return fmt.Errorf("no %s Event from %s on a %s in %s among %d", reason, pod, kind, namespace, len(events.Items))
 }

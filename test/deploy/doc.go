@@ -5,7 +5,12 @@
 // ConfigMap, the Downward API) and nothing but a token of the gitopsd
 // ServiceAccount. That the fleet applies, drift is corrected, the Lease
 // moves and Events are written is what shows the RBAC of deploy/ is enough;
-// the probes are asked what the kubelet would ask.
+// the probes are asked what the kubelet would ask, and a webhook delivered
+// to the standby reaches the leader.
+//
+// gitopsd managing itself is run as a kubelet would run it: a process for
+// every Pod kwok runs, stopped when the Pod goes, while an image tag
+// changed in Git rolls gitopsd's own Deployment and the Lease moves.
 //
 // The package holds only tests; go test ./test/deploy/ runs them.
 package deploy

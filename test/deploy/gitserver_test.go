@@ -23,26 +23,56 @@ const gitToken = "token-for-the-deploy-test"
 type gitServer struct {
 	*httptest.Server
 	down atomic.Bool // answer 503, as an unreachable host would fail
+	work string      // the working copy commits are made in
+}
+
+// commit writes files (path to content; empty content removes the file)
+// in the working copy, commits them on main, pushes to the served
+// repository and returns the commit.
+func (s *gitServer) commit(t *testing.T, msg string, files map[string]string) string {
+	t.Helper()
+	for name, content := range files {
+		path := filepath.Join(s.work, name)
+		if content == "" {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git(t, s.work, "add", "-A")
+	git(t, s.work, "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", msg)
+	git(t, s.work, "push", "-q", "origin", "main")
+	return git(t, s.work, "rev-parse", "HEAD")
 }
 
 // serveFleet commits testdata/NAME to a new repository, serves it, and
 // returns the server, the repository's URL and the commit.
 func serveFleet(t *testing.T, name string) (srv *gitServer, url, head string) {
 	t.Helper()
+	return serveFleetWith(t, name, nil)
+}
+
+// serveFleetWith is serveFleet with prepare, when set, completing the
+// working copy before the first commit, knowing the repository's URL.
+func serveFleetWith(t *testing.T, name string, prepare func(work, url string)) (srv *gitServer, url, head string) {
+	t.Helper()
 	root, work := t.TempDir(), filepath.Join(t.TempDir(), name)
 	if err := os.CopyFS(work, os.DirFS(filepath.Join("testdata", name))); err != nil {
 		t.Fatal(err)
 	}
-	git(t, work, "init", "-q", "-b", "main")
-	git(t, work, "add", ".")
-	git(t, work, "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", name)
-	git(t, root, "clone", "-q", "--bare", work, name+".git")
 	backend := &cgi.Handler{
 		Path:   filepath.Join(git(t, root, "--exec-path"), "git-http-backend"),
 		Env:    []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1"},
 		Stderr: io.Discard,
 	}
-	srv = &gitServer{}
+	srv = &gitServer{work: work}
 	srv.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if srv.down.Load() {
 			http.Error(w, "down for the test", http.StatusServiceUnavailable)
@@ -56,7 +86,16 @@ func serveFleet(t *testing.T, name string) (srv *gitServer, url, head string) {
 		backend.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	return srv, srv.URL + "/" + name + ".git", git(t, work, "rev-parse", "HEAD")
+	url = srv.URL + "/" + name + ".git"
+	if prepare != nil {
+		prepare(work, url)
+	}
+	git(t, work, "init", "-q", "-b", "main")
+	git(t, work, "add", ".")
+	git(t, work, "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", name)
+	git(t, root, "clone", "-q", "--bare", work, name+".git")
+	git(t, work, "remote", "add", "origin", filepath.Join(root, name+".git"))
+	return srv, url, git(t, work, "rev-parse", "HEAD")
 }
 
 func git(t *testing.T, dir string, args ...string) string {

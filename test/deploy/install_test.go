@@ -24,7 +24,9 @@ const systemNamespace = "gitopsd-system"
 
 // overlay is the kustomization a user writes next to deploy/ (README, "Run
 // it in your cluster"): the image they pushed, their repository, its token
-// and the webhook secret, and one of the optional components.
+// and the webhook secret, and one of the optional components. The poll
+// interval is an hour, so that what the tests see after the first poll
+// came by webhook.
 const overlay = `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: gitopsd-system
@@ -37,7 +39,7 @@ configMapGenerator:
     behavior: merge
     literals:
       - GITOPSD_REPO=%[4]s
-      - GITOPSD_INTERVAL=2s
+      - GITOPSD_INTERVAL=1h
       - GITOPSD_GIT_PASSWORD_FILE=/etc/gitopsd/secrets/git-token
       - GITOPSD_WEBHOOK_SECRET_FILE=/etc/gitopsd/secrets/webhook-secret
 secretGenerator:
@@ -118,13 +120,17 @@ func podReady(p *corev1.Pod) bool {
 // writes a kubeconfig holding that token and nothing else.
 func serviceAccountKubeconfig(t *testing.T, pod *corev1.Pod) string {
 	t.Helper()
+	return tokenKubeconfig(t, pod, &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID})
+}
+
+// tokenKubeconfig mints a token of pod's ServiceAccount, bound to bound
+// when it is set, and writes a kubeconfig holding it and nothing else.
+func tokenKubeconfig(t *testing.T, pod *corev1.Pod, bound *authenticationv1.BoundObjectReference) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	expiry := int64(3600)
-	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
-		ExpirationSeconds: &expiry,
-		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
-	}}
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry, BoundObjectRef: bound}}
 	tok, err := env.Client.CoreV1().ServiceAccounts(systemNamespace).CreateToken(ctx, pod.Spec.ServiceAccountName, req, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("TokenRequest for ServiceAccount %s/%s: %v", systemNamespace, pod.Spec.ServiceAccountName, err)

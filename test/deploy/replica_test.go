@@ -177,6 +177,10 @@ func (r *replica) value(e corev1.EnvVar) string {
 		return r.pod.Name
 	case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace":
 		return r.pod.Namespace
+	case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "status.podIP":
+		// The Pods' network is this machine's loopback, where each
+		// replica listens on the port args moved it to.
+		return "127.0.0.1"
 	}
 	r.t.Fatalf("container %s: env %s refers to something this test cannot resolve", r.spec.Name, e.Name)
 	return ""
@@ -233,8 +237,26 @@ func (r *replica) status() (*status, error) {
 
 // ping delivers a GitHub ping signed with secret and returns the HTTP status.
 func (r *replica) ping(secret string) int {
+	return r.deliver("ping", []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`), secret)
+}
+
+// push delivers a GitHub push of commit to main of repoURL, signed with
+// secret, and returns the HTTP status.
+func (r *replica) push(secret, repoURL, commit string) int {
+	body, err := json.Marshal(map[string]any{
+		"ref": "refs/heads/main", "after": commit,
+		"repository": map[string]any{"clone_url": repoURL, "html_url": repoURL, "full_name": "example/fleet"},
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return r.deliver("push", body, secret)
+}
+
+// deliver posts a GitHub webhook delivery of event signed with secret and
+// returns the HTTP status.
+func (r *replica) deliver(event string, body []byte, secret string) int {
 	r.t.Helper()
-	body := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	req, err := http.NewRequest(http.MethodPost, "http://"+r.addr+"/hooks/github", bytes.NewReader(body))
@@ -242,7 +264,7 @@ func (r *replica) ping(secret string) int {
 		r.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "ping")
+	req.Header.Set("X-GitHub-Event", event)
 	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

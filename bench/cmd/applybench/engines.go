@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +19,10 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -222,4 +226,100 @@ func (k *Kubectl) run(ctx context.Context, args ...string) error {
 		return fmt.Errorf("kubectl %s: %w: %s", args[2], err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
+}
+
+// Limit settings: requests in flight, and the field manager.
+const (
+	limitConcurrency = 32
+	limitManager     = "limit-bench"
+)
+
+// Limit is the physical limit of an apply: one server-side apply patch per
+// object and nothing else (no reads, no inventory, no health wait),
+// limitConcurrency at a time, Namespaces first so that the objects in them
+// can be created, with no client-side rate limit. The patches are encoded
+// before the clock starts, and answers are not decoded.
+type Limit struct {
+	client   rest.Interface
+	requests *testenv.Requests
+}
+
+// NewLimit returns the limit engine for cfg.
+func NewLimit(cfg *rest.Config) (*Limit, error) {
+	cfg, requests := testenv.CountRequests(cfg)
+	cfg.QPS, cfg.Burst = -1, 0
+	clientset, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Limit{client: clientset.CoreV1().RESTClient(), requests: requests}, nil
+}
+
+func (l *Limit) Name() string         { return "limit" }
+func (l *Limit) Requests() RequestLog { return l.requests }
+
+// patch is one object's apply request, ready to send.
+type patch struct {
+	path string
+	body []byte
+}
+
+// Prepare encodes one patch per object: the Namespaces' stage, then the
+// rest.
+func (l *Limit) Prepare(s *objects.Set) (func(context.Context) (Outcome, error), error) {
+	var stages [2][]patch
+	for _, o := range s.Objects {
+		gvr, ok := objects.Resources[o.GetKind()]
+		if !ok {
+			return nil, fmt.Errorf("%s %s: no resource known for the kind", o.GetKind(), o.GetName())
+		}
+		body, err := json.Marshal(o.Object)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+		}
+		stage := 1
+		if o.GetKind() == "Namespace" {
+			stage = 0
+		}
+		stages[stage] = append(stages[stage], patch{path: objectPath(gvr, o.GetNamespace(), o.GetName()), body: body})
+	}
+	return func(ctx context.Context) (Outcome, error) {
+		for _, stage := range stages {
+			if err := l.send(ctx, stage); err != nil {
+				return Outcome{}, err
+			}
+		}
+		return Outcome{}, nil
+	}, nil
+}
+
+// send sends patches, limitConcurrency at a time, and stops at the first
+// error.
+func (l *Limit) send(ctx context.Context, patches []patch) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(limitConcurrency)
+	for _, p := range patches {
+		g.Go(func() error {
+			err := l.client.Patch(types.ApplyPatchType).AbsPath(p.path).
+				Param("fieldManager", limitManager).Param("force", "true").
+				Body(p.body).Do(ctx).Error()
+			if err != nil {
+				return fmt.Errorf("apply %s: %w", p.path, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// objectPath is the API path of an object of resource gvr.
+func objectPath(gvr schema.GroupVersionResource, namespace, name string) string {
+	p := "/api/" + gvr.Version
+	if gvr.Group != "" {
+		p = "/apis/" + gvr.Group + "/" + gvr.Version
+	}
+	if namespace != "" {
+		p += "/namespaces/" + namespace
+	}
+	return p + "/" + gvr.Resource + "/" + name
 }

@@ -46,7 +46,7 @@ type Options struct {
 	Concurrency int
 }
 
-var engineNames = []string{"gitopsd", "kubectl", "flux"}
+var engineNames = []string{"gitopsd", "kubectl", "flux", "limit"}
 
 // Validate rejects options that cannot run.
 func (o Options) Validate() error {
@@ -194,6 +194,8 @@ func newEngines(env *testenv.Env, opts Options, workDir string) ([]Engine, func(
 			}
 		case "flux":
 			e, err = NewFlux(env.Config)
+		case "limit":
+			e, err = NewLimit(env.Config)
 		}
 		if err != nil {
 			closeAll()

@@ -9,16 +9,15 @@
 //   - a no-op reconcile: the unchanged set applied and tracked again, as
 //     the daemon does every interval, and the drift checks that follow;
 //   - API requests while nothing changes: the detector's and the checks'
-//     requests over a quiet window, object reads apart from watches;
-//   - the daemon's memory: the real `gitopsd run` follows a Git repository
-//     on disk holding that many objects, and once every installation is
-//     Ready at HEAD its resident set is read from /proc.
+//     requests over a quiet window, object reads apart from watches.
 //
 // Every size gets a control plane of its own, so that no measurement sees
 // another's objects. It prints a Markdown report and writes it as its
 // section of RESULTS.md (the other sections are kept).
 //
-//	make bench                                      # from the repository root
-//	go run ./cmd/driftbench -n 1000 -daemon-n ''    # from bench/: latency and requests only
-//	go run ./cmd/driftbench -n '' -daemon-n 10000 -out ''
+//	make bench                                            # from the repository root
+//	go run ./cmd/driftbench -n 1000 -changes 20 -out ''    # from bench/
+//
+// The daemon as a whole (`gitopsd run` at rest, its requests and memory)
+// is measured by cmd/steadybench.
 package main

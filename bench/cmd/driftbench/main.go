@@ -30,23 +30,12 @@ func main() {
 
 // Options are the command line, parsed.
 type Options struct {
-	// Sizes are the numbers of objects tracked for the latency and quiet
-	// measurements; none skips them.
+	// Sizes are the numbers of objects tracked.
 	Sizes []int
 	// Changes is the number of out-of-band changes per size.
 	Changes int
 	// Quiet is how long requests are counted while nothing changes.
 	Quiet time.Duration
-	// DaemonSizes are the numbers of objects the daemon follows for the
-	// memory measurement; none skips it.
-	DaemonSizes []int
-	// PerInstallation is the number of objects of one installation in the
-	// daemon's repository.
-	PerInstallation int
-	// SyncTimeout bounds the daemon's initial sync.
-	SyncTimeout time.Duration
-	// Gitopsd is the daemon binary; built from the module when empty.
-	Gitopsd string
 	// Out is the Markdown file whose "Drift benchmark" section the report
 	// replaces; none when empty.
 	Out string
@@ -54,22 +43,19 @@ type Options struct {
 
 // Validate rejects options that cannot run.
 func (o Options) Validate() error {
-	for _, n := range append(append([]int(nil), o.Sizes...), o.DaemonSizes...) {
+	if len(o.Sizes) == 0 {
+		return errors.New("-n needs at least one size")
+	}
+	for _, n := range o.Sizes {
 		if n < objects.NamespaceShare {
 			return fmt.Errorf("size %d: a size needs at least %d objects", n, objects.NamespaceShare)
 		}
 	}
-	if len(o.Sizes) > 0 && o.Changes < len(changeKinds) {
+	if o.Changes < len(changeKinds) {
 		return fmt.Errorf("-changes %d: need at least %d, one of each kind", o.Changes, len(changeKinds))
 	}
-	if len(o.Sizes) > 0 && o.Quiet <= 0 {
+	if o.Quiet <= 0 {
 		return fmt.Errorf("-quiet %s: need a window", o.Quiet)
-	}
-	if o.PerInstallation < objects.NamespaceShare {
-		return fmt.Errorf("-per-installation %d: need at least %d", o.PerInstallation, objects.NamespaceShare)
-	}
-	if len(o.Sizes) == 0 && len(o.DaemonSizes) == 0 {
-		return errors.New("nothing to measure: -n and -daemon-n are both empty")
 	}
 	return nil
 }
@@ -77,23 +63,16 @@ func (o Options) Validate() error {
 func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs := flag.NewFlagSet("driftbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	sizes := fs.String("n", "1000,5000", "comma-separated numbers of tracked objects for the latency and request measurements; empty to skip them")
-	daemonSizes := fs.String("daemon-n", "5000,10000", "comma-separated numbers of objects the daemon follows for the memory measurement; empty to skip it")
+	sizes := fs.String("n", "1000,5000", "comma-separated numbers of tracked objects")
 	var o Options
 	fs.IntVar(&o.Changes, "changes", 100, "out-of-band changes per size, made one at a time")
 	fs.DurationVar(&o.Quiet, "quiet", 30*time.Second, "how long to count requests while nothing changes")
-	fs.IntVar(&o.PerInstallation, "per-installation", 1000, "objects per installation in the daemon's repository")
-	fs.DurationVar(&o.SyncTimeout, "sync-timeout", 20*time.Minute, "how long the daemon may take to make every installation Ready")
-	fs.StringVar(&o.Gitopsd, "gitopsd", "", "gitopsd binary to run; default: built from the module")
 	fs.StringVar(&o.Out, "out", "RESULTS.md", "Markdown file to write the report to; empty for none")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	var err error
 	if o.Sizes, err = parseSizes("-n", *sizes); err != nil {
-		return o, err
-	}
-	if o.DaemonSizes, err = parseSizes("-daemon-n", *daemonSizes); err != nil {
 		return o, err
 	}
 	return o, o.Validate()
@@ -122,12 +101,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	workDir, err := os.MkdirTemp("", "driftbench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(workDir)
-
 	report := &Report{
 		Machine: results.ThisMachine(),
 		Changes: opts.Changes,
@@ -163,32 +136,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%d objects: %w", n, err)
 		}
 	}
-	if len(opts.DaemonSizes) > 0 {
-		bin := opts.Gitopsd
-		if bin == "" {
-			fmt.Fprintln(stderr, "driftbench: building gitopsd")
-			if bin, err = buildGitopsd(ctx, workDir); err != nil {
-				return err
-			}
-		}
-		for _, n := range opts.DaemonSizes {
-			err := onPlane(ctx, stderr, report, func(env *testenv.Env) error {
-				fmt.Fprintf(stderr, "driftbench: daemon with %d objects\n", n)
-				mem, err := MeasureDaemon(ctx, env, DaemonRun{
-					Binary: bin, Dir: workDir, Objects: n, PerInstallation: opts.PerInstallation, SyncTimeout: opts.SyncTimeout,
-				}, stderr)
-				if err != nil {
-					return err
-				}
-				report.Daemon = append(report.Daemon, mem)
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("daemon, %d objects: %w", n, err)
-			}
-		}
-	}
-
 	report.LoadAfter = results.LoadAverage()
 	md := report.Markdown()
 	fmt.Fprint(stdout, md)

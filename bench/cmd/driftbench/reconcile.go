@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gitopsd/gitopsd/bench/internal/still"
 	"github.com/gitopsd/gitopsd/pkg/apply"
 )
 
@@ -51,7 +52,7 @@ func (d *Detection) MeasureReconcile(ctx context.Context) (ReconcileResult, erro
 	res.Apply, _ = classify(d.checkRequests.Log())
 	d.checkRequests.Reset()
 	d.track(cs.Owned)
-	_, took, err := waitStill(ctx, checksEvery, checksStill, checksTimeout, func() (int, error) {
+	_, took, err := still.Wait(ctx, checksEvery, checksStill, checksTimeout, func() (int, error) {
 		reads, writes := d.checkRequests.Counts()
 		return reads + writes, nil
 	})

@@ -9,14 +9,9 @@ import (
 	"github.com/gitopsd/gitopsd/bench/internal/results"
 )
 
-// Targets of the drift detector and the daemon.
-const (
-	// DESIGN.md: anyone who edits a managed object by hand sees gitopsd
-	// notice within a second.
-	latencyTarget = time.Second
-	rssTarget     = 150 << 20 // at rssTargetN objects
-	rssTargetN    = 10000
-)
+// latencyTarget: DESIGN.md says anyone who edits a managed object by hand
+// sees gitopsd notice within a second.
+const latencyTarget = time.Second
 
 // Report is what a run measured, and where.
 type Report struct {
@@ -26,7 +21,6 @@ type Report struct {
 	Latency   []LatencyResult
 	Reconcile []ReconcileResult
 	Quiet     []QuietResult
-	Daemon    []DaemonResult
 }
 
 // Target is one goal the run is checked against.
@@ -123,40 +117,9 @@ func (r *Report) ReconcileTable() string {
 	return b.String()
 }
 
-// SyncTable has a row per size: how long the daemon's initial sync took
-// and what it asked of the API server, during it and after.
-func (r *Report) SyncTable() string {
-	var b strings.Builder
-	b.WriteString("| objects | installations | initial sync | slowest apply | reads | writes | dry runs | reads after Ready | dry runs after Ready | requests stopped after |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, d := range r.Daemon {
-		stopped := results.FormatDuration(d.Settled)
-		if d.Settled >= settleTimeout {
-			stopped = "not within " + settleTimeout.String()
-		}
-		fmt.Fprintf(&b, "| %d | %d | %s | %s | %d | %d | %d | %d | %d | %s |\n", d.N, d.Installations,
-			results.FormatDuration(d.InitialSync), results.FormatDuration(d.SlowestApply),
-			d.SyncRequests.Reads, d.SyncRequests.Writes, d.SyncRequests.DryRuns, d.AfterReady.Reads, d.AfterReady.DryRuns, stopped)
-	}
-	return b.String()
-}
-
-// MemoryTable has a row per size.
-func (r *Report) MemoryTable() string {
-	var b strings.Builder
-	b.WriteString("| objects | VmRSS | VmHWM | RssAnon | RssFile | Go heap in use | goroutines |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, d := range r.Daemon {
-		m := d.Memory
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %d |\n", d.N, results.FormatBytes(m.RSS), results.FormatBytes(m.HWM),
-			results.FormatBytes(m.Anon), results.FormatBytes(m.File), results.FormatBytes(d.HeapInUse), d.Goroutines)
-	}
-	return b.String()
-}
-
 // Targets checks the run against the goals: every change reported and
-// nothing else, p99 under a second, no object reads while nothing
-// changes, and a daemon under 150 MiB at 10000 objects.
+// nothing else, p99 under a second, and no object reads while nothing
+// changes.
 func (r *Report) Targets() []results.Target {
 	var targets []results.Target
 	for _, res := range r.Latency {
@@ -176,12 +139,7 @@ func (r *Report) Targets() []results.Target {
 		targets = append(targets, results.Target{N: q.N, Goal: "no object reads while nothing changes",
 			Measured: fmt.Sprintf("%d in %s", q.Requests.Reads, q.Window), Met: verdict(q.Requests.Reads == 0)})
 	}
-	t := results.Target{N: rssTargetN, Goal: "daemon VmRSS < 150 MiB"}
-	if i := slices.IndexFunc(r.Daemon, func(d DaemonResult) bool { return d.N == rssTargetN }); i >= 0 {
-		rss := r.Daemon[i].Memory.RSS
-		t.Measured, t.Met = results.FormatBytes(rss), verdict(rss < rssTarget)
-	}
-	return append(targets, t)
+	return targets
 }
 
 // TargetTable is the targets as a Markdown table.
@@ -193,7 +151,7 @@ func (r *Report) TargetTable() string {
 // per measurement, and the targets.
 func (r *Report) Markdown() string {
 	var b strings.Builder
-	b.WriteString(r.Header("Drift benchmark", "`make bench` (flags: `make bench DRIFT_BENCH_FLAGS='-n 1000 -daemon-n 5000'`)"))
+	b.WriteString(r.Header("Drift benchmark", "`make bench` (flags: `make bench DRIFT_BENCH_FLAGS='-n 1000 -changes 50'`)"))
 	b.WriteString(driftMethod(r.Changes))
 	if len(r.Latency) > 0 {
 		b.WriteString("\n## Detection latency\n\n" + r.LatencyTable())
@@ -203,10 +161,6 @@ func (r *Report) Markdown() string {
 	}
 	if len(r.Quiet) > 0 {
 		b.WriteString("\n## API requests while nothing changes\n\n" + r.QuietTable())
-	}
-	if len(r.Daemon) > 0 {
-		b.WriteString("\n## Daemon: initial sync\n\n" + r.SyncTable())
-		b.WriteString("\n## Daemon: memory\n\n" + r.MemoryTable())
 	}
 	b.WriteString("\n## Drift targets\n\n" + r.TargetTable())
 	return b.String()
@@ -248,20 +202,5 @@ headless Services, ServiceAccounts, Deployments, Roles and RoleBindings.
   the Manager's (drift checks) are counted at the client over the window.
   Watches are requests with `+"`watch=true`"+` (a watch opened again after its
   server-side timeout); object reads are the other GETs (objects and lists).
-- **Daemon**: the real `+"`gitopsd run`"+`, built from this repository, follows a Git
-  repository on disk (branch main) whose `+"`gitopsd.yaml`"+` lists one installation
-  per 1000 objects, each a directory of plain YAML, with the defaults (drift
-  corrected, prune on, interval 10m); the source is polled hourly. The plane
-  has no Deployment controller, so the benchmark marks each Deployment rolled
-  out (one status write each) and health waits end as on a cluster whose pods
-  start. Initial sync is from starting the process to the status API saying
-  every installation is Ready at HEAD; the slowest apply is the longest apply
-  in that status, without its health wait. Requests are the API server's own
-  counters (`+"`apiserver_request_total`"+`; the status writes left out): reads are
-  GETs and LISTs, dry runs are drift checks. After Ready the counters are read
-  every %s until the daemon's reads and dry runs have stopped for %s; then
-  its memory is read %d times, %s apart, from `+"`/proc/<pid>/status`"+` (the table
-  shows the last reading, with the Go heap in use and goroutines from the
-  daemon's `+"`/metrics`"+`). RssFile is the executable's pages in memory.
-`, changes, strings.Join(kinds, "\n"), reportTimeout, checksStill, settleEvery, settleQuiet, settleSamples, settleEvery)
+`, changes, strings.Join(kinds, "\n"), reportTimeout, checksStill)
 }

@@ -50,10 +50,6 @@ func sampleReport() *Report {
 			{N: 1000, Window: 30 * time.Second, Requests: RequestCounts{Watches: 1}},
 			{N: 5000, Window: 30 * time.Second, Requests: RequestCounts{Reads: 2}, Reads: []string{"GET /api/v1/configmaps?", "GET /api/v1/secrets?"}},
 		},
-		Daemon: []DaemonResult{
-			{N: 5000, Installations: 5, InitialSync: 9 * time.Second, Memory: Memory{RSS: 120 << 20}},
-			{N: 10000, Installations: 10, InitialSync: 20 * time.Second, Settled: settleTimeout, Memory: Memory{RSS: 200 << 20, HWM: 250 << 20}},
-		},
 	}
 }
 
@@ -74,7 +70,6 @@ func TestTargets(t *testing.T) {
 		"a no-op reconcile checks only drifted objects @5000": false,
 		"no object reads while nothing changes @1000":         true,
 		"no object reads while nothing changes @5000":         false,
-		"daemon VmRSS < 150 MiB @10000":                       false,
 	}
 	for k, w := range want {
 		if g, ok := got[k]; !ok || g != w {
@@ -86,13 +81,6 @@ func TestTargets(t *testing.T) {
 	}
 }
 
-func TestRSSTargetNotMeasured(t *testing.T) {
-	r := &Report{Daemon: []DaemonResult{{N: 5000, Memory: Memory{RSS: 1}}}}
-	if !strings.Contains(r.TargetTable(), "| 10000 | daemon VmRSS < 150 MiB | — | not measured |") {
-		t.Errorf("target table:\n%s", r.TargetTable())
-	}
-}
-
 func TestMarkdown(t *testing.T) {
 	md := sampleReport().Markdown()
 	for _, want := range []string{
@@ -101,9 +89,6 @@ func TestMarkdown(t *testing.T) {
 		"| 5000 | **all** | 2 | 2.00 s | 2.00 s | 2.00 s | 1 |",
 		"| 1000 | 30s | 0 | 1 | 0 | 0.0 | 2.0 | 0 |",
 		"- 5000 objects: `GET /api/v1/secrets?`",
-		"| 10000 | 10 | 20.00 s |",
-		"not within 5m0s |",
-		"| 10000 | 200.0 MiB | 250.0 MiB |",
 		"| 5000 | 8 | 9 | 0 | 5000 | 4992 | not within 5m0s |",
 	} {
 		if !strings.Contains(md, want) {

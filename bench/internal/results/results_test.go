@@ -86,3 +86,45 @@ func TestWriteSection(t *testing.T) {
 		t.Errorf("file holds %q, want %q", got, want)
 	}
 }
+
+func TestTables(t *testing.T) {
+	md := "# Apply\n\ntext\n\n| objects | engine | time |\n|---:|---|---:|\n| 1000 | flux | 3.15 s |\n| 5000 | flux | 18.60 s |\n\n## Targets\n\n" +
+		"| objects | target |\n|:--|---|\n| 5000 | no-op < 100 ms |\n"
+	tables, err := Tables(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) != 2 || len(tables[0]) != 2 || len(tables[1]) != 1 {
+		t.Fatalf("tables = %v", tables)
+	}
+	if r := tables[0][1]; r["objects"] != "5000" || r["engine"] != "flux" || r["time"] != "18.60 s" {
+		t.Errorf("second row = %v", r)
+	}
+	if r := tables[1][0]; r["target"] != "no-op < 100 ms" {
+		t.Errorf("targets row = %v", r)
+	}
+	for _, bad := range []string{
+		"| a | b |\n| 1 | 2 |\n",
+		"| a | b |\n|---|---|\n| 1 |\n",
+	} {
+		if _, err := Tables(bad); err == nil {
+			t.Errorf("%q read without an error", bad)
+		}
+	}
+}
+
+func TestReadSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "RESULTS.md")
+	if _, ok, err := ReadSection(path, "Apply"); ok || err != nil {
+		t.Errorf("a missing file: %v, %v", ok, err)
+	}
+	if err := os.WriteFile(path, []byte("# Apply\n\na\n\n# Drift\n\nd\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok, err := ReadSection(path, "Drift"); !ok || err != nil || s != "# Drift\n\nd\n" {
+		t.Errorf("ReadSection(Drift) = %q, %v, %v", s, ok, err)
+	}
+	if _, ok, _ := ReadSection(path, "Steady"); ok {
+		t.Error("found a section that is not there")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gitopsd/gitopsd/bench/internal/objects"
 )
@@ -20,23 +21,28 @@ type Fleet struct {
 	Commit string
 	// Installations lists the installations' names.
 	Installations []string
+	// Kinds is the largest number of kinds of object one installation
+	// holds.
+	Kinds int
 }
 
 // WriteFleet writes n objects into a new Git repository at dir: a
 // gitopsd.yaml listing one installation per perInstallation objects (or
-// fewer, evenly split), each a directory of plain YAML under apps/, all in
-// one commit on branch main.
-func WriteFleet(ctx context.Context, dir string, n, perInstallation int) (*Fleet, error) {
+// fewer, evenly split), each a directory of plain YAML under apps/ to be
+// reconciled every interval, all in one commit on branch main.
+func WriteFleet(ctx context.Context, dir string, n, perInstallation int, interval time.Duration) (*Fleet, error) {
 	f := &Fleet{Dir: dir}
 	var config strings.Builder
-	config.WriteString("# Written by driftbench.\ninstallations:\n")
+	config.WriteString("# Written by steadybench.\ninstallations:\n")
 	for i, size := range split(n, perInstallation) {
 		name := fmt.Sprintf("fleet-%02d", i)
 		rel := path.Join("apps", name)
-		if err := objects.Generate(name, size).WriteDir(filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
+		set := objects.Generate(name, size)
+		if err := set.WriteDir(filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(&config, "  - name: %s\n    path: %s\n", name, rel)
+		f.Kinds = max(f.Kinds, len(set.KindCounts()))
+		fmt.Fprintf(&config, "  - name: %s\n    path: %s\n    interval: %s\n", name, rel, interval)
 		f.Installations = append(f.Installations, name)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "gitopsd.yaml"), []byte(config.String()), 0o644); err != nil {
@@ -45,7 +51,7 @@ func WriteFleet(ctx context.Context, dir string, n, perInstallation int) (*Fleet
 	for _, args := range [][]string{
 		{"init", "-q", "-b", "main"},
 		{"add", "-A"},
-		{"-c", "user.name=driftbench", "-c", "user.email=driftbench@example.invalid", "-c", "commit.gpgsign=false",
+		{"-c", "user.name=steadybench", "-c", "user.email=steadybench@example.invalid", "-c", "commit.gpgsign=false",
 			"commit", "-q", "-m", fmt.Sprintf("fleet of %d objects in %d installations", n, len(f.Installations))},
 	} {
 		if _, err := git(ctx, dir, args...); err != nil {

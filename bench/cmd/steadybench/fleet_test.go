@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/gitopsd/gitopsd/bench/internal/objects"
 	"github.com/gitopsd/gitopsd/pkg/config"
 )
 
@@ -30,9 +32,12 @@ func TestWriteFleet(t *testing.T) {
 		t.Fatal("the git CLI is needed: install git")
 	}
 	dir := t.TempDir()
-	f, err := WriteFleet(context.Background(), dir, 2500, 1000)
+	f, err := WriteFleet(context.Background(), dir, 2500, 1000, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if f.Kinds != len(objects.Resources) {
+		t.Errorf("%d kinds per installation, want %d", f.Kinds, len(objects.Resources))
 	}
 	if len(f.Commit) != 40 {
 		t.Errorf("commit %q", f.Commit)
@@ -44,6 +49,9 @@ func TestWriteFleet(t *testing.T) {
 	var names []string
 	for _, inst := range cfg.Installations {
 		names = append(names, inst.Name)
+		if inst.Interval != 30*time.Second {
+			t.Errorf("%s: interval %s, want 30s", inst.Name, inst.Interval)
+		}
 		if _, err := os.Stat(dir + "/" + inst.Path); err != nil {
 			t.Errorf("%s: %v", inst.Name, err)
 		}

@@ -11,17 +11,20 @@ import (
 // ServerCounts are requests the API server served, from its own
 // apiserver_request_total, by class.
 type ServerCounts struct {
-	Reads, Watches, Writes, DryRuns int
+	Reads, Writes, DryRuns int
 }
 
 // Sub is c minus before.
 func (c ServerCounts) Sub(before ServerCounts) ServerCounts {
-	return ServerCounts{c.Reads - before.Reads, c.Watches - before.Watches, c.Writes - before.Writes, c.DryRuns - before.DryRuns}
+	return ServerCounts{c.Reads - before.Reads, c.Writes - before.Writes, c.DryRuns - before.DryRuns}
 }
 
+// Total is every request counted.
+func (c ServerCounts) Total() int { return c.Reads + c.Writes + c.DryRuns }
+
 // serverRequests reads the API server's request counters. Requests for
-// non-resource paths (such as /metrics) and writes of Deployment statuses
-// (Rollouts') are left out.
+// non-resource paths (such as /metrics), watches, and the API server's
+// own Lease renewals are left out.
 func serverRequests(ctx context.Context, client rest.Interface) (ServerCounts, error) {
 	body, err := client.Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
@@ -48,14 +51,12 @@ func parseServerRequests(exposition string) ServerCounts {
 		labels := parseLabels(labelText)
 		n := int(value)
 		switch {
-		case labels["resource"] == "":
-		case labels["resource"] == "deployments" && labels["subresource"] == "status":
+		case labels["resource"] == "", labels["resource"] == "leases":
 		case labels["dry_run"] != "":
 			c.DryRuns += n
 		case labels["verb"] == "GET" || labels["verb"] == "LIST":
 			c.Reads += n
 		case labels["verb"] == "WATCH" || labels["verb"] == "WATCHLIST":
-			c.Watches += n
 		default:
 			c.Writes += n
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/gitopsd/gitopsd/bench/internal/objects"
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,10 +14,15 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 )
 
-// rolloutWorkers write Deployment statuses concurrently.
-const rolloutWorkers = 4
+// rolloutWorkers write Deployment statuses concurrently; rolloutsWatch is
+// how long their watch stays open, longer than any run.
+const (
+	rolloutWorkers = 4
+	rolloutsWatch  = 2 * time.Hour
+)
 
 // Rollouts stands in for the Deployment controller, which a plane of only
 // etcd and kube-apiserver lacks: it marks every benchmark Deployment as
@@ -37,8 +43,14 @@ func StartRollouts(ctx context.Context, cfg *rest.Config) (*Rollouts, error) {
 	if err != nil {
 		return nil, err
 	}
-	factory := informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = objects.LabelSet }))
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.LabelSelector = objects.LabelSet
+		if o.TimeoutSeconds != nil {
+			// One watch for the whole run: a watch opened again inside
+			// the window would count as the daemon's request.
+			o.TimeoutSeconds = ptr.To(int64(rolloutsWatch.Seconds()))
+		}
+	}))
 	r := &Rollouts{client: client, informer: factory.Apps().V1().Deployments().Informer(), queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())}
 	enqueue := func(obj any) {
 		if d, ok := obj.(*appsv1.Deployment); ok && !rolledOut(d) {

@@ -30,19 +30,16 @@ type daemon struct {
 }
 
 // startDaemon starts bin with args, which make it serve HTTP at addr, its
-// output to logPath. The process is configured by its flags only:
-// GITOPSD_* variables are not passed on.
+// output to logPath. The process is configured by its flags only, and its
+// memory by its own defaults: GITOPSD_*, GOGC and GOMEMLIMIT are not
+// passed on.
 func startDaemon(bin, addr, logPath string, args ...string) (*daemon, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GITOPSD_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = daemonEnv(os.Environ())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	d := &daemon{cmd: cmd, base: "http://" + addr, log: logPath, done: make(chan struct{})}
@@ -57,6 +54,20 @@ func startDaemon(bin, addr, logPath string, args ...string) (*daemon, error) {
 		close(d.done)
 	}()
 	return d, nil
+}
+
+func (d *daemon) pid() int { return d.cmd.Process.Pid }
+
+// daemonEnv is environ without what would configure the daemon.
+func daemonEnv(environ []string) []string {
+	var env []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "GITOPSD_") && name != "GOGC" && name != "GOMEMLIMIT" {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // stop ends the daemon with SIGTERM, and SIGKILL if it lingers.
@@ -192,17 +203,22 @@ func freeAddr() (string, error) {
 }
 
 // buildGitopsd builds the daemon from the gitopsd module this module
-// replaces, as `make build` does, into dir.
-func buildGitopsd(ctx context.Context, dir string) (string, error) {
+// replaces, as `make build` does, into dir, and says which commit of the
+// repository it was built from.
+func buildGitopsd(ctx context.Context, dir string) (bin, commit string, err error) {
 	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/gitopsd/gitopsd").Output()
 	if err != nil {
-		return "", fmt.Errorf("find the gitopsd module: %w", err)
+		return "", "", fmt.Errorf("find the gitopsd module: %w", err)
 	}
-	bin := filepath.Join(dir, "gitopsd")
+	module := strings.TrimSpace(string(out))
+	bin = filepath.Join(dir, "gitopsd")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gitopsd")
-	cmd.Dir = strings.TrimSpace(string(out))
+	cmd.Dir = module
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build gitopsd: %w: %s", err, out)
+		return "", "", fmt.Errorf("go build gitopsd: %w: %s", err, out)
 	}
-	return bin, nil
+	if commit, err = git(ctx, module, "describe", "--always", "--dirty"); err != nil {
+		return "", "", err
+	}
+	return bin, commit, nil
 }

@@ -26,6 +26,17 @@ func ReadMemory(pid int) (Memory, error) {
 	return parseProcStatus(string(data))
 }
 
+// ResetPeak sets the peak resident set of process pid (VmHWM) to its
+// resident set now, so that a later reading is the peak since then
+// (Linux 4.0 and later).
+func ResetPeak(pid int) error {
+	err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+	if err != nil {
+		return fmt.Errorf("reset the peak resident set: %w", err)
+	}
+	return nil
+}
+
 // parseProcStatus reads a /proc/<pid>/status file.
 func parseProcStatus(status string) (Memory, error) {
 	var m Memory
@@ -52,18 +63,4 @@ func parseProcStatus(status string) (Memory, error) {
 		return m, fmt.Errorf("VmRSS, VmHWM, RssAnon or RssFile missing from the process status")
 	}
 	return m, nil
-}
-
-// metricValue finds the value of an unlabelled sample in Prometheus text
-// exposition.
-func metricValue(exposition, name string) (float64, bool) {
-	for line := range strings.Lines(exposition) {
-		metric, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok || metric != name {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		return v, err == nil
-	}
-	return 0, false
 }

@@ -1,14 +1,14 @@
-package main
+package still
 
 import (
 	"context"
 	"time"
 )
 
-// waitStill reads count every `every` until it has not changed for still,
-// or timeout passes. It returns the last count, and how long after the
-// start it last changed (timeout when it never kept still).
-func waitStill(ctx context.Context, every, still, timeout time.Duration, count func() (int, error)) (int, time.Duration, error) {
+// Wait reads count every `every` until it has not changed for still, or
+// timeout passes. It returns the last count, and how long after the start
+// it last changed (timeout when it never kept still).
+func Wait(ctx context.Context, every, still, timeout time.Duration, count func() (int, error)) (int, time.Duration, error) {
 	start := time.Now()
 	last, err := count()
 	if err != nil {

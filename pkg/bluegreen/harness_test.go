@@ -395,6 +395,22 @@ func (d *daemon) waitFor(timeout time.Duration, what string, ok func(reconcile.I
 	}
 }
 
+// reconcile triggers a reconcile of web and waits until it has ended
+// (it logs its outcome) with ok true; a condition already true before the
+// trigger does not end the wait early.
+func (d *daemon) reconcile(timeout time.Duration, what string, ok func(reconcile.InstallationStatus) bool) reconcile.InstallationStatus {
+	d.t.Helper()
+	before := d.outcomes()
+	d.r.Trigger("web")
+	return d.waitFor(timeout, what, func(in reconcile.InstallationStatus) bool { return d.outcomes() > before && ok(in) })
+}
+
+// outcomes counts the reconciles that ended, as the log says.
+func (d *daemon) outcomes() int {
+	logs := d.logs.String()
+	return strings.Count(logs, "msg=reconciled ") + strings.Count(logs, "msg=\"reconcile failed\" ")
+}
+
 // step is true once the cutover of commit is at step.
 func step(commit string, s bluegreen.Step) func(reconcile.InstallationStatus) bool {
 	return func(in reconcile.InstallationStatus) bool {

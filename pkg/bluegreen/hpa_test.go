@@ -22,8 +22,7 @@ func TestAutoscaledDeploymentIsNotFoughtOver(t *testing.T) {
 		b := deployment(t, ns, "web-blue")
 		return replicas(b) == 3 && b.Status.ReadyReplicas == 3
 	})
-	d.r.Trigger("web")
-	in := d.waitFor(30*time.Second, "a reconcile", readyAt(f.git("rev-parse", "HEAD")))
+	in := d.reconcile(30*time.Second, "a reconcile", readyAt(f.git("rev-parse", "HEAD")))
 	if replicas(deployment(t, ns, "web-blue")) != 3 || len(in.Drift) != 0 {
 		t.Errorf("after a reconcile: blue at %d replicas, drift %+v", replicas(deployment(t, ns, "web-blue")), in.Drift)
 	}
@@ -44,8 +43,7 @@ func TestAutoscaledDeploymentIsNotFoughtOver(t *testing.T) {
 	// Reconciles and the autoscaler's own syncs leave both colours alone.
 	generation := green.Generation
 	for range 3 {
-		d.r.Trigger("web")
-		d.waitFor(30*time.Second, "a reconcile", settled(head, bluegreen.StepKeep))
+		d.reconcile(30*time.Second, "a reconcile", settled(head, bluegreen.StepKeep))
 	}
 	eventually(t, 30*time.Second, "the autoscaler to have looked at green", func() bool {
 		h, err := env.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(context.Background(), "web", metav1.GetOptions{})

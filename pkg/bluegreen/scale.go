@@ -6,6 +6,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // scaleManager is the field manager of the replicas gitopsd sets through
@@ -36,8 +37,10 @@ func (x *run) scaleColours(ctx context.Context) error {
 		if scale.Spec.Replicas == v.Replicas {
 			continue
 		}
-		scale.Spec.Replicas = v.Replicas
-		if _, err := deployments.UpdateScale(ctx, name, scale, metav1.UpdateOptions{FieldManager: scaleManager}); err != nil {
+		// A patch, not an update: the controllers write the Deployment
+		// all the time, and the size wanted does not depend on theirs.
+		patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, v.Replicas)
+		if _, err := deployments.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: scaleManager}, "scale"); err != nil {
 			return fmt.Errorf("scale %s to %d: %w", name, v.Replicas, err)
 		}
 	}

@@ -200,6 +200,11 @@ func (x *run) switchOver(ctx context.Context) *Result {
 // delay. step and msg go to the timeline of attempt a, when given.
 func (x *run) switchTo(ctx context.Context, c Colour, a *Attempt, step Step, msg string) error {
 	from := x.st.Live
+	if v := x.st.version(from); v != nil && v.Replicas > 0 {
+		// Kept at the size it serves at, which an autoscaler may have set;
+		// a colour that failed was set to zero by the caller.
+		v.Replicas = x.liveReplicas(ctx)
+	}
 	x.st.Previous, x.st.Live = from, c
 	x.st.version(c).KeepUntil = nil
 	if v := x.st.version(from); v != nil {

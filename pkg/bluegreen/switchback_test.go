@@ -22,11 +22,8 @@ func TestFailingLiveColourSwitchesBack(t *testing.T) {
 	eventually(t, 30*time.Second, "green to serve", func() bool { return servedBy(t, ns, "web", "web-green", 2) })
 
 	start := time.Now()
-	unready := []byte(`{"metadata":{"labels":{"` + testenv.LabelUnready + `":"true"}}}`)
 	for _, p := range podsOf(t, ns, bluegreen.Green) {
-		if _, err := env.Client.CoreV1().Pods(ns).Patch(context.Background(), p.Name, types.MergePatchType, unready, metav1.PatchOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		makeUnready(t, ns, p.Name)
 	}
 	in := d.waitFor(30*time.Second, "the switch back", func(in reconcile.InstallationStatus) bool {
 		return in.Phase == reconcile.Failed && step(head, bluegreen.StepSwitchedBack)(in)
@@ -41,5 +38,21 @@ func TestFailingLiveColourSwitchesBack(t *testing.T) {
 	eventually(t, 30*time.Second, "blue to serve again", func() bool { return servedBy(t, ns, "web", "web-blue", 2) })
 	if replicas(deployment(t, ns, "web-green")) != 0 || in.BlueGreen.Live != bluegreen.Blue {
 		t.Errorf("green at %d replicas, live %s", replicas(deployment(t, ns, "web-green")), in.BlueGreen.Live)
+	}
+}
+
+// makeUnready turns a ready pod not ready, as a failing readiness probe
+// would: the kubelet's (kwok's) status says so, and the test label keeps
+// kwok from making it ready again.
+func makeUnready(t *testing.T, ns, pod string) {
+	t.Helper()
+	ctx := context.Background()
+	label := []byte(`{"metadata":{"labels":{"` + testenv.LabelUnready + `":"true"}}}`)
+	if _, err := env.Client.CoreV1().Pods(ns).Patch(ctx, pod, types.MergePatchType, label, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	status := []byte(`{"status":{"conditions":[{"type":"Ready","status":"False","reason":"ContainersNotReady"},{"type":"ContainersReady","status":"False","reason":"ContainersNotReady"}]}}`)
+	if _, err := env.Client.CoreV1().Pods(ns).Patch(ctx, pod, types.StrategicMergePatchType, status, metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -13,8 +13,87 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitopsd/gitopsd/pkg/bluegreen"
+	"github.com/gitopsd/gitopsd/pkg/github"
+	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
+	"k8s.io/client-go/kubernetes"
 )
+
+// cutovers builds what drives blue/green installations and, with a GitHub
+// token, reports them back (nil reporter without one); it reads the API
+// token that promote and rollback require.
+func (d *daemon) cutovers(client kubernetes.Interface) (*bluegreen.Cutover, *bluegreen.GitHubReporter, string, error) {
+	token := ""
+	if d.flags.apiTokenFile != "" {
+		var err error
+		if token, err = readToken(d.flags.apiTokenFile); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	gh, err := d.githubClient()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	deps := bluegreen.Deps{Client: client, Store: bluegreen.NewStore(client, inventory.DefaultNamespace), Log: d.log}
+	var reporter *bluegreen.GitHubReporter
+	if gh != nil {
+		ropts := bluegreen.DefaultReporterOptions()
+		ropts.Cluster, ropts.ExternalURL = d.flags.plan.cluster, d.flags.plan.externalURL
+		if reporter, err = bluegreen.NewGitHubReporter(gh, d.log, ropts); err != nil {
+			return nil, nil, "", err
+		}
+		deps.Gate, deps.Reporter = gh, reporter
+	} else {
+		d.log.Info("blue/green cutovers neither gated on merged pull requests nor reported: no --github-token-file or --github-token-env; requireMergedPR cutovers wait for gitopsd promote")
+	}
+	opts := bluegreen.DefaultOptions()
+	opts.Branch = strings.TrimPrefix(d.flags.src.ref, "refs/heads/")
+	c, err := bluegreen.New(deps, opts)
+	return c, reporter, token, err
+}
+
+// githubClient is the one GitHub client of the daemon, built at the first
+// call; nil without a token.
+func (d *daemon) githubClient() (*github.Client, error) {
+	d.gh.once.Do(func() {
+		if !d.flags.plan.enabled() {
+			return
+		}
+		opts, err := d.flags.plan.clientOptions(d.flags.src.repo)
+		if err != nil {
+			d.gh.err = err
+			return
+		}
+		d.gh.client, d.gh.err = github.NewClient(opts, github.Deps{Registerer: d.metrics, Log: d.log})
+	})
+	return d.gh.client, d.gh.err
+}
+
+// printBlueGreen adds to `gitopsd status` a line per blue/green
+// installation: its live colour and commit, its idle colour, and where its
+// last cutover is.
+func printBlueGreen(out io.Writer, installations []reconcile.InstallationStatus) {
+	for _, in := range installations {
+		bg := in.BlueGreen
+		if bg == nil {
+			continue
+		}
+		live := "a plain Deployment"
+		if bg.Live != "" {
+			live = string(bg.Live) + " (commit " + short(bg.LiveCommit) + ")"
+		}
+		line := fmt.Sprintf("%s: blue/green: live %s, idle %s", in.Name, live, bg.Idle)
+		if a := bg.Cutover; a != nil {
+			what := a.Reason
+			if what == "" && len(a.Events) > 0 {
+				what = a.Events[len(a.Events)-1].Message
+			}
+			line += fmt.Sprintf("; cutover #%d of %s: %s at step %s: %s", a.Number, short(a.Commit), bg.Phase, bg.Step, what)
+		}
+		fmt.Fprintln(out, oneLine(line, 240))
+	}
+}
 
 // commander is what the promote and rollback endpoints need from the
 // reconciler.

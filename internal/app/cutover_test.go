@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 )
 
@@ -123,5 +124,31 @@ func TestRollbackCommandSendsToken(t *testing.T) {
 	var exit *ExitError
 	if !errors.As(err, &exit) || exit.Code != 2 {
 		t.Errorf("promote without a name: %v", err)
+	}
+}
+
+// TestStatusShowsColours prints, as `gitopsd status` does, a line per
+// blue/green installation from the status API's JSON: live colour and
+// commit, idle colour, the cutover's phase, step and what it waits for.
+func TestStatusShowsColours(t *testing.T) {
+	body := `[{"name":"plain","path":"p","phase":"Ready"},
+	 {"name":"checkout","path":"apps/checkout","phase":"Held","blueGreen":{"live":"blue","liveCommit":"0123456789abcdef","idle":"green",
+	  "phase":"Held","step":"Switch","cutover":{"number":3,"commit":"fedcba9876543210","to":"green","step":"Switch",
+	  "reason":"checkout-green is ready; the switch waits for gitopsd promote checkout (autoPromote: false)","events":[]}}},
+	 {"name":"fresh","path":"f","phase":"Ready","blueGreen":{"idle":"blue"}}]`
+	var installations []reconcile.InstallationStatus
+	if err := json.Unmarshal([]byte(body), &installations); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	printBlueGreen(&out, installations)
+	want := "checkout: blue/green: live blue (commit 0123456789ab), idle green; cutover #3 of fedcba987654: Held at step Switch: " +
+		"checkout-green is ready; the switch waits for gitopsd promote checkout (autoPromote: false)\n" +
+		"fresh: blue/green: live a plain Deployment, idle blue\n"
+	if out.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if installations[1].BlueGreen.Step != bluegreen.StepSwitch {
+		t.Errorf("step %q", installations[1].BlueGreen.Step)
 	}
 }

@@ -6,13 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
-	"strings"
+	"sync"
 
 	"github.com/gitopsd/gitopsd/internal/leader"
 	"github.com/gitopsd/gitopsd/internal/modules"
 	"github.com/gitopsd/gitopsd/internal/web"
 	"github.com/gitopsd/gitopsd/pkg/apply"
-	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/github"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
@@ -70,7 +69,14 @@ type daemon struct {
 	elector       *leader.Elector // nil: leader election is off
 	reconciler    *reconcile.Reconciler
 	checker       *plancheck.Checker // nil: plan checks are off
-	pullRequests  pullRequestForwarder
+	// gh is the GitHub client the plan checks and the cutovers share, built
+	// once by githubClient.
+	gh struct {
+		once   sync.Once
+		client *github.Client
+		err    error
+	}
+	pullRequests pullRequestForwarder
 }
 
 func newDaemon(f *runFlags, log *slog.Logger) *daemon {
@@ -204,7 +210,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		stopEvents()
 		return nil, err
 	}
-	cutovers, token, err := d.cutovers(client)
+	cutovers, reporter, token, err := d.cutovers(client)
 	if err != nil {
 		stopEvents()
 		return nil, err
@@ -228,24 +234,13 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	registerCommands(d.mux, d.reconciler, token, d.leading)
 	return modules.ServiceFunc(func(ctx context.Context) error {
 		defer stopEvents()
+		if reporter != nil {
+			done := make(chan struct{})
+			go func() { _ = reporter.Run(ctx); close(done) }()
+			defer func() { <-done }()
+		}
 		return d.reconcile(ctx)
 	}), nil
-}
-
-// cutovers builds what drives blue/green installations, and reads the API
-// token that promote and rollback require.
-func (d *daemon) cutovers(client kubernetes.Interface) (*bluegreen.Cutover, string, error) {
-	token := ""
-	if d.flags.apiTokenFile != "" {
-		var err error
-		if token, err = readToken(d.flags.apiTokenFile); err != nil {
-			return nil, "", err
-		}
-	}
-	opts := bluegreen.DefaultOptions()
-	opts.Branch = strings.TrimPrefix(d.flags.src.ref, "refs/heads/")
-	c, err := bluegreen.New(bluegreen.Deps{Client: client, Store: bluegreen.NewStore(client, inventory.DefaultNamespace), Log: d.log}, opts)
-	return c, token, err
 }
 
 // reconcile runs the reconciler once this replica leads. The leader module

@@ -189,22 +189,19 @@ func (r *GitHubReporter) link(installation string) string {
 
 // outcomeOf is the commit status of attempt a and a headline saying why.
 func outcomeOf(a *Attempt) (github.State, string) {
-	last := ""
-	if n := len(a.Events); n > 0 {
-		last = a.Events[n-1].Message
+	why := a.Reason // what it waits for, or how it ended
+	if n := len(a.Events); why == "" && n > 0 {
+		why = a.Events[n-1].Message
 	}
 	switch a.Step {
 	case StepKeep, StepDone:
 		return github.Success, fmt.Sprintf("switched to %s (cutover #%d)", a.To, a.Number)
 	case StepAborted, StepSwitchedBack, StepRolledBack:
-		return github.Failure, a.Reason
+		return github.Failure, why
 	case StepSuperseded:
-		return github.Error, a.Reason
+		return github.Error, why
 	}
-	if a.Reason != "" {
-		return github.Pending, a.Reason
-	}
-	return github.Pending, last
+	return github.Pending, why
 }
 
 // CommentMarkdown is the pull request comment of attempt a: the outcome,

@@ -48,10 +48,11 @@ func cutoverComments(gh *githubtest.Server, number int) []string {
 	return out
 }
 
-// TestOutcomesAreReportedOnGitHub cuts over a merged pull request, then
-// aborts the next one on its failing Job, then holds a direct push: each
-// commit gets its gitopsd/cutover/test status (success, failure, pending
-// with the reason), and each pull request one comment with the timeline.
+// TestOutcomesAreReportedOnGitHub cuts over a merged pull request and
+// rolls it back, then aborts the next one on its failing Job, then holds a
+// direct push: each commit gets its gitopsd/cutover/test status (success,
+// then failure; failure; pending with the reason), and each pull request
+// one comment with the timeline, edited in place.
 func TestOutcomesAreReportedOnGitHub(t *testing.T) {
 	ns := env.Namespace(t)
 	f := newFleet(t, ns, app{})
@@ -83,6 +84,16 @@ func TestOutcomesAreReportedOnGitHub(t *testing.T) {
 			t.Errorf("comment lacks %q:\n%s", want, comment)
 		}
 	}
+
+	if _, err := d.r.Rollback(context.Background(), "web"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the rolled back commit's failure status and comment", func() bool {
+		state, desc, _ := cutoverStatus(f.gh, good)
+		comments := cutoverComments(f.gh, pr)
+		return state == "failure" && strings.Contains(desc, "web: rolled back by gitopsd rollback") &&
+			len(comments) == 1 && strings.Contains(comments[0], "**RolledBack**")
+	})
 
 	bad, badPR := f.merge(app{Image: "example/web:3", JobFails: true}, "web 3, failing migration")
 	d.waitFor(60*time.Second, "the abort", func(in reconcile.InstallationStatus) bool {

@@ -98,6 +98,8 @@ func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 			hasEvent(ctx, leader.pod.Name, systemNamespace, "Applied", "ConfigMap", ""),
 		)
 	})
+	// README's step 5 shows both Pods, the Lease and what was applied.
+	readmeCheck(t, "pod/"+leader.pod.Name, "pod/"+standby.pod.Name, "lease.coordination.k8s.io/"+lease, "Applied")
 
 	// Git goes away: a push makes the leader look, and fail; both replicas
 	// stay live and ready. The standby never looks: only the leader polls.

@@ -16,8 +16,8 @@ import (
 )
 
 // TestDeployRunsAFleetWithItsServiceAccount applies deploy/ and runs its two
-// replicas with nothing but the gitopsd ServiceAccount's tokens against a
-// fleet holding a CRD and one of its objects, a ClusterRole and a binding,
+// replicas as in their Pods, with no kubeconfig and nothing but the gitopsd
+// ServiceAccount's tokens, against a fleet holding a CRD and one of its objects, a ClusterRole and a binding,
 // a Namespace and a Deployment.
 func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 	gitHost, repo, head := serveFleet(t, "fleet")
@@ -25,10 +25,7 @@ func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 	if img := pods[0].Spec.Containers[0].Image; img != "registry.example.com/gitopsd:"+version {
 		t.Errorf("the Pods run %s, not the image the overlay names", img)
 	}
-	replicas := []*replica{
-		startReplica(t, &pods[0], serviceAccountKubeconfig(t, &pods[0])),
-		startReplica(t, &pods[1], serviceAccountKubeconfig(t, &pods[1])),
-	}
+	replicas := []*replica{startInPod(t, &pods[0]), startInPod(t, &pods[1])}
 
 	// Everything in the fleet applies.
 	var leader, standby *replica

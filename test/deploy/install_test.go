@@ -173,6 +173,22 @@ func serviceAccountKubeconfig(t *testing.T, pod *corev1.Pod) string {
 // when it is set, and writes a kubeconfig holding it and nothing else.
 func tokenKubeconfig(t *testing.T, pod *corev1.Pod, bound *authenticationv1.BoundObjectReference) string {
 	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: env.Config.Host, CertificateAuthorityData: env.Config.CAData}
+	kc.AuthInfos["gitopsd"] = &clientcmdapi.AuthInfo{Token: podToken(t, pod, bound)}
+	kc.Contexts["gitopsd"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: "gitopsd"}
+	kc.CurrentContext = "gitopsd"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// podToken mints a token of pod's ServiceAccount (TokenRequest), bound to
+// bound when it is set.
+func podToken(t *testing.T, pod *corev1.Pod, bound *authenticationv1.BoundObjectReference) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	expiry := int64(3600)
@@ -181,16 +197,7 @@ func tokenKubeconfig(t *testing.T, pod *corev1.Pod, bound *authenticationv1.Boun
 	if err != nil {
 		t.Fatalf("TokenRequest for ServiceAccount %s/%s: %v", systemNamespace, pod.Spec.ServiceAccountName, err)
 	}
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: env.Config.Host, CertificateAuthorityData: env.Config.CAData}
-	kc.AuthInfos["gitopsd"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	kc.Contexts["gitopsd"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: "gitopsd"}
-	kc.CurrentContext = "gitopsd"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return tok.Status.Token
 }
 
 // eventually polls check until it returns nil, failing the test with its

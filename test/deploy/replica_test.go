@@ -48,14 +48,23 @@ type replica struct {
 // port a free loopback one.
 func startReplica(t *testing.T, pod *corev1.Pod, kubeconfig string) *replica {
 	t.Helper()
+	return start(t, pod, func(r *replica) *exec.Cmd {
+		cmd := exec.Command(gitopsd, r.args()...)
+		cmd.Env = append(r.env(), "GITOPSD_KUBECONFIG="+kubeconfig)
+		return cmd
+	})
+}
+
+// start runs the command that command makes of the replica of pod.
+func start(t *testing.T, pod *corev1.Pod, command func(*replica) *exec.Cmd) *replica {
+	t.Helper()
 	spec := pod.Spec.Containers[0]
 	if len(spec.Command) != 0 {
 		t.Fatalf("container %s sets a command %q; the image's entrypoint is gitopsd", spec.Name, spec.Command)
 	}
 	r := &replica{t: t, pod: pod, spec: spec, addr: freeAddr(t), logs: &syncBuffer{}, done: make(chan struct{})}
 	r.mountVolumes()
-	r.cmd = exec.Command(gitopsd, r.args()...)
-	r.cmd.Env = append(r.env(), "GITOPSD_KUBECONFIG="+kubeconfig)
+	r.cmd = command(r)
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {

@@ -68,6 +68,9 @@ func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 		if code := r.ping("another secret"); code != http.StatusUnauthorized {
 			t.Errorf("%s: ping signed with another secret answered %d, want 401", r.pod.Name, code)
 		}
+		if body, err := r.get(r.pod.Annotations["prometheus.io/path"]); err != nil || !strings.Contains(body, "gitopsd_webhook_requests_total") {
+			t.Errorf("%s: scraping the annotated path: %v\n%.300s", r.pod.Name, err, body)
+		}
 	}
 
 	// A push delivered to the standby is applied by the leader within 2 s:

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -209,6 +210,21 @@ func (r *replica) probe(p *corev1.Probe) int {
 	}
 	res.Body.Close()
 	return res.StatusCode
+}
+
+// get fetches path from the replica's HTTP port and returns the body of
+// a 200 answer.
+func (r *replica) get(path string) (string, error) {
+	res, err := http.Get("http://" + r.addr + path)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err == nil && res.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %s", path, res.Status)
+	}
+	return string(body), err
 }
 
 // errExited ends a wait: a replica that exited does not come back.

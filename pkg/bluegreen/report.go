@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/github"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // Reporter is told of every change of a cutover. Report must not block:
@@ -169,14 +170,14 @@ func (r *GitHubReporter) send(ctx context.Context, rep report) {
 	st := github.Status{SHA: a.Commit, Context: r.opts.StatusContext(), State: state,
 		Description: rep.installation + ": " + headline, TargetURL: r.link(rep.installation)}
 	if _, err := r.gh.SetStatus(ctx, st); err != nil {
-		r.log.Error("cannot report a cutover's status", logKeyInstallation, rep.installation, logKeyCommit, a.Commit, logKeyErr, err)
+		r.log.Error("cannot report a cutover's status", logkey.Installation, rep.installation, logkey.Commit, a.Commit, logkey.Error, err)
 	}
 	if a.PullRequest == nil || a.PullRequest.Number == 0 {
 		return
 	}
 	text := CommentMarkdown(rep.installation, r.opts.Cluster, rep.spec, &a)
 	if _, err := r.gh.UpsertComment(ctx, a.PullRequest.Number, r.opts.commentKey(rep.installation), text); err != nil {
-		r.log.Error("cannot report a cutover on its pull request", logKeyInstallation, rep.installation, logKeyPR, a.PullRequest.Number, logKeyErr, err)
+		r.log.Error("cannot report a cutover on its pull request", logkey.Installation, rep.installation, logkey.PullRequest, a.PullRequest.Number, logkey.Error, err)
 	}
 }
 

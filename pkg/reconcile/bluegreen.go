@@ -9,6 +9,7 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/config"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 	corev1 "k8s.io/api/core/v1"
@@ -123,7 +124,7 @@ func (w *worker) reconcileBlueGreen(ctx, waitCtx context.Context, inst config.In
 		return w.failed(inst, nil, err, 0, poked)
 	}
 	start := time.Now()
-	w.setPhase(Progressing, "reconciling commit "+short(snap.Commit))
+	w.setPhase(Progressing, "reconciling commit "+logkey.ShortSHA(snap.Commit))
 	set, err := w.r.renderer.Render(ctx, snap.Files, snap.Commit, inst.Path)
 	if err != nil {
 		cmd.answer("", err)

@@ -207,7 +207,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	if r.cutovers != nil {
 		wg.Go(func() {
 			if err := r.cutovers.Watch(ctx, r.Trigger); err != nil {
-				r.log.Error("watch of coloured Deployments stopped; a failing colour is switched back at the next reconcile", keyError, err)
+				r.log.Error("watch of coloured Deployments stopped; a failing colour is switched back at the next reconcile", logkey.Error, err)
 			}
 		})
 	}

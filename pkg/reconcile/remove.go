@@ -149,7 +149,7 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 	}
 	if r.cutovers != nil {
 		if err := r.cutovers.Forget(ctx, name); err != nil {
-			r.log.Error("cannot delete the cutover state of a removed installation", keyInstallation, name, keyError, err)
+			r.log.Error("cannot delete the cutover state of a removed installation", logkey.Installation, name, logkey.Error, err)
 			return err
 		}
 	}

@@ -247,6 +247,39 @@ func TestSupersededHeadNeverPosted(t *testing.T) {
 	}
 }
 
+// TestClosedWhilePlanning: a pull request closed while its plan is under
+// way is forgotten; the plan is cancelled and posts no final status and no
+// comment.
+func TestClosedWhilePlanning(t *testing.T) {
+	var blocking *blockingPlanner
+	f := newFixture(t, mainFiles(), func(_ *fixture, _ *Options, d *Deps) {
+		blocking = &blockingPlanner{Planner: d.Planner, started: make(chan string, 4), release: make(chan struct{})}
+		d.Planner = blocking
+	})
+	pr := f.openPR("change", map[string]string{"db/objects.yaml": configMap("db", "a: changed")}, nil)
+	head := pr.GetHead().GetSHA()
+	f.deliver("opened", pr, webhookSecret)
+	<-blocking.started
+	if err := f.gh.ClosePR(pr.GetNumber()); err != nil {
+		t.Fatal(err)
+	}
+	pr, _ = f.gh.PullRequest(pr.GetNumber())
+	if code := f.deliver("closed", pr, webhookSecret); code != http.StatusAccepted {
+		t.Fatalf("webhook answered %d", code)
+	}
+	eventually(t, 30*time.Second, "the cancelled plan to return", func() bool {
+		f.checker.mu.Lock()
+		defer f.checker.mu.Unlock()
+		return len(f.checker.pulls) == 0
+	})
+	if got := f.states(head); len(got) > 1 || len(got) == 1 && got[0] != "pending" {
+		t.Errorf("statuses of a pull request closed while planning: %v, want at most the pending one", got)
+	}
+	if n := len(f.comments(pr.GetNumber())); n != 0 {
+		t.Errorf("%d comments on a pull request closed while planning", n)
+	}
+}
+
 // blockingPlanner holds the first plan until release is closed, and
 // reports each head it is asked to plan.
 type blockingPlanner struct {
@@ -280,7 +313,7 @@ func TestFiveThousandObjects(t *testing.T) {
 	for i := range n {
 		objects.WriteString(configMap(fmt.Sprintf("cm-%05d", i), "k: v"))
 	}
-	f := newFixture(t, mainFiles(), nil)
+	f := newFixture(t, mainFiles(), func(_ *fixture, o *Options, _ *Deps) { o.ExternalURL = "https://gitopsd.example.com/" })
 	pr := f.openPR("change", map[string]string{
 		"gitopsd.yaml":     fleet + "  - name: big\n    path: big\n    namespace: NS\n",
 		"big/objects.yaml": objects.String(),
@@ -304,8 +337,16 @@ func TestFiveThousandObjects(t *testing.T) {
 		t.Errorf("no summary:\n%s", body[:500])
 	}
 	shown := strings.Count(body, "<details>")
-	if shown == 0 || !strings.Contains(body, fmt.Sprintf("**%d of 5000 objects are not shown**", n-shown)) || !strings.Contains(body, "--ref refs/pull/1/head --base main`") {
-		t.Errorf("the comment does not say how many objects are not shown (%d shown):\n%s", shown, body[len(body)-500:])
+	if shown == 0 || !strings.Contains(body, fmt.Sprintf("**%d of 5000 objects are not shown**", n-shown)) ||
+		!strings.Contains(body, "--ref refs/pull/1/head --base main`, or at https://gitopsd.example.com/plans/1.\n") {
+		t.Errorf("the comment does not say how many objects are not shown (%d shown) and where to see them:\n%s", shown, body[len(body)-500:])
+	}
+	// Cut at an object boundary: the last block shown is whole.
+	if last := body[:strings.LastIndex(body, "\n---\n")]; !strings.HasSuffix(last, "</details>\n") {
+		t.Errorf("the last object is cut:\n%s", last[len(last)-300:])
+	}
+	if st.GetTargetURL() != "https://gitopsd.example.com/plans/1" {
+		t.Errorf("the status links to %q", st.GetTargetURL())
 	}
 }
 

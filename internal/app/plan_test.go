@@ -160,7 +160,7 @@ func TestDaemonPlansPullRequests(t *testing.T) {
 		t.Fatalf("no status on the head: %v", gh.Statuses(head))
 	}
 	t.Logf("pull request webhook to status: %s", time.Since(start).Round(time.Millisecond))
-	if want := "success gitopsd/plan/test 1 to create, 0 to change, 0 to delete https://gitopsd.example.com/api/v1/plans/1"; final != want {
+	if want := "success gitopsd/plan/test 1 to create, 0 to change, 0 to delete https://gitopsd.example.com/plans/1"; final != want {
 		t.Errorf("status %q, want %q", final, want)
 	}
 	if cs := gh.Comments(1); len(cs) != 1 || !strings.HasPrefix(cs[0].GetBody(), "<!-- gitopsd:plan/test -->\n### gitopsd plan · cluster test\n") {
@@ -230,5 +230,77 @@ func getJSON(t *testing.T, url string, v any) {
 	defer res.Body.Close()
 	if err := json.NewDecoder(res.Body).Decode(v); err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s %v", url, res.Status, err)
+	}
+}
+
+// TestStandbyDoesNotPlan runs a leader that lists pull requests once an
+// hour and a standby that would list them every second, each posting to a
+// GitHub of its own: a pull request webhook delivered to the standby is
+// planned by the leader, and the standby asks GitHub nothing and posts
+// nothing, by webhook or by poll.
+func TestStandbyDoesNotPlan(t *testing.T) {
+	f := newServedFleet(t)
+	dir := t.TempDir()
+	write(t, dir, "secret", "s3cret\n")
+	daemon := func(name, interval string) (*daemonProcess, *githubtest.Server) {
+		gh := githubtest.NewServer(githubtest.Options{})
+		t.Cleanup(gh.Close)
+		write(t, dir, name+"-token", gh.Token()+"\n")
+		return startDaemon(t, "--repo", f.url, "--interval", interval, "--cache-dir", filepath.Join(dir, name+"-cache"),
+			"--webhook-secret-file", filepath.Join(dir, "secret"),
+			"--leader-elect", "--leader-election-lease-duration", "2s", "--leader-election-id", "test-plan-standby",
+			"--github-token-file", filepath.Join(dir, name+"-token"), "--github-api-url", gh.URL, "--github-repository", gh.Repository()), gh
+	}
+	listedPulls := func(gh *githubtest.Server) bool {
+		for _, r := range gh.Requests() {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/pulls") {
+				return true
+			}
+		}
+		return false
+	}
+	leader, leaderGH := daemon("leader", "1h")
+	leader.waitFor(60*time.Second, "the leader's sync", func(s *statusResponse) bool { return s.Leading && allAt(f.main)(s) })
+	if err := pollUntil(30*time.Second, func() bool { return listedPulls(leaderGH) }); err != nil {
+		t.Fatal("the leader did not list the open pull requests as it started")
+	}
+	standby, standbyGH := daemon("standby", "1s")
+	if err := pollUntil(30*time.Second, standby.ready); err != nil {
+		t.Fatalf("the standby is not ready: %+v", standby.status())
+	}
+	if s := standby.status(); s == nil || s.Leading {
+		t.Fatalf("the second daemon leads: %+v", s)
+	}
+
+	head := f.commit("change", map[string]string{"web/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {a: b}\n"})
+	if err := f.repo.SetRef("refs/pull/1/head", head); err != nil {
+		t.Fatal(err)
+	}
+	in := githubtest.PR{Number: 1, HeadRef: "change", HeadSHA: head, BaseRef: "main", BaseSHA: f.main}
+	pr, err := leaderGH.OpenPR(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := standbyGH.OpenPR(in); err != nil {
+		t.Fatal(err)
+	}
+	standby.pullRequest(f.url, "opened", pr)
+	if err := pollUntil(30*time.Second, func() bool {
+		list := leaderGH.Statuses(head)
+		return len(list) > 0 && list[len(list)-1].GetState() == "success"
+	}); err != nil {
+		t.Fatalf("the leader posted no final status on the head: %v", leaderGH.Statuses(head))
+	}
+	if got := standbyGH.Requests(); len(got) != 0 {
+		t.Errorf("the standby asked GitHub %d times, first %s %s", len(got), got[0].Method, got[0].Path)
+	}
+	var plans plansResponse
+	getJSON(t, "http://"+standby.addr+"/api/v1/plans", &plans)
+	if len(plans.Pulls) != 0 {
+		t.Errorf("the standby holds plans: %+v", plans.Pulls)
+	}
+	getJSON(t, "http://"+leader.addr+"/api/v1/plans", &plans)
+	if len(plans.Pulls) != 1 || plans.Pulls[0].Head != head || plans.Pulls[0].State != plancheck.Success {
+		t.Errorf("the leader's plans: %+v", plans.Pulls)
 	}
 }

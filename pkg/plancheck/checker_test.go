@@ -407,7 +407,7 @@ func TestForks(t *testing.T) {
 		}, fromFork)
 		f.deliver("opened", pr, webhookSecret)
 		st := f.waitStatus(pr.GetHead().GetSHA())
-		if st.GetState() != "failure" || !strings.Contains(st.GetDescription(), "db: render error in db/kustomization.yaml") {
+		if st.GetState() != "failure" || !strings.Contains(st.GetDescription(), `db: render error in db/kustomization.yaml: remote resource "https://github.com/example/remote//base?ref=v1" is not allowed`) {
 			t.Errorf("status %s %q, want the remote base refused", st.GetState(), st.GetDescription())
 		}
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
 	"github.com/gitopsd/gitopsd/pkg/plan"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	gogithub "github.com/google/go-github/v57/github"
 )
 
 const fleet = `installations:
@@ -38,7 +39,8 @@ func mainFiles() map[string]string {
 // TestOpenedThenSynchronized: a pull request opened gets pending, then
 // success with the counts on its head; the comment names the changed
 // objects and masks the Secret's values. A push to it gets a status on the
-// new head and the same comment, edited.
+// new head and the same comment, edited. The first head's delivery,
+// arriving late, plans nothing.
 func TestOpenedThenSynchronized(t *testing.T) {
 	f := newFixture(t, mainFiles(), nil)
 	pr := f.openPR("change", map[string]string{
@@ -82,6 +84,7 @@ func TestOpenedThenSynchronized(t *testing.T) {
 		}
 	}
 
+	opened := pr
 	pr = f.push(pr.GetNumber(), map[string]string{"web/objects.yaml": configMap("settings", "k: v3") + configMap("old", "a: b") + secret("first-value")})
 	if code := f.deliver("synchronize", pr, webhookSecret); code != http.StatusAccepted {
 		t.Fatalf("webhook answered %d", code)
@@ -108,6 +111,14 @@ func TestOpenedThenSynchronized(t *testing.T) {
 	if p, _ := f.checker.Pull(pr.GetNumber()); p.Plan == nil || p.Plan.Commit != newHead || p.Base != f.main || p.Comment != edited[0].GetHTMLURL() ||
 		p.Description != "0 to create, 1 to change, 0 to delete" || p.Summary == nil || p.Summary.Change != 1 {
 		t.Errorf("status value: %+v", p)
+	}
+
+	// GitHub delivers out of order: the first head's delivery, a second
+	// older than the push, comes last and is not planned.
+	opened.UpdatedAt = &gogithub.Timestamp{Time: pr.GetUpdatedAt().Add(-time.Second)}
+	f.deliver("synchronize", opened, webhookSecret)
+	if p, _ := f.checker.Pull(pr.GetNumber()); p.Head != newHead || p.State != Success {
+		t.Errorf("after a late delivery of the first head: %s %s, want the new head's success", p.Head, p.State)
 	}
 
 	// Closed: forgotten.

@@ -211,7 +211,8 @@ func TestDaemonPlansPullRequests(t *testing.T) {
 }
 
 // TestPlanFlags: a token without a GitHub repository to post to is refused
-// at start, naming the flag; the plan module is a target.
+// at start, naming the flag, and a bad cluster name given as a GITOPSD_*
+// variable too; the plan module is a target.
 func TestPlanFlags(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "token", "t\n")
@@ -219,6 +220,15 @@ func TestPlanFlags(t *testing.T) {
 		"--kubeconfig", env.Kubeconfig, "--http-addr", freeAddr(t), "--cache-dir", dir)
 	if code == 0 || !strings.Contains(stderr, "--github-repository") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	// The same flags as GITOPSD_* variables.
+	t.Setenv("GITOPSD_GITHUB_TOKEN_FILE", filepath.Join(dir, "token"))
+	t.Setenv("GITOPSD_GITHUB_REPOSITORY", "example/fleet")
+	t.Setenv("GITOPSD_CLUSTER_NAME", "prod eu")
+	_, stderr, code = gitopsd(t, "run", "--repo", "https://git.example.com/fleet.git",
+		"--kubeconfig", env.Kubeconfig, "--http-addr", freeAddr(t), "--cache-dir", dir)
+	if code == 0 || !strings.Contains(stderr, `cluster name "prod eu"`) {
+		t.Errorf("from the environment: exit %d, stderr %q", code, stderr)
 	}
 	out, _, _ := gitopsd(t, "run", "-list-targets")
 	if !strings.Contains(out, "plan        runs ") || !strings.Contains(out, "all         runs kube, server, leader, source, plan") {

@@ -11,10 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
+	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/plan"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	gogithub "github.com/google/go-github/v57/github"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 const fleet = `installations:
@@ -207,6 +211,34 @@ func TestFailures(t *testing.T) {
 				t.Errorf("the comment does not list %q:\n%s", want, body)
 			}
 		})
+	}
+}
+
+// TestClusterUnreachable: when the cluster does not answer, the status is
+// error (gitopsd could not plan), not failure, and says which
+// installation was not planned.
+func TestClusterUnreachable(t *testing.T) {
+	f := newFixture(t, mainFiles(), func(f *fixture, _ *Options, d *Deps) {
+		dead := &rest.Config{Host: "https://127.0.0.1:1", Timeout: 5 * time.Second}
+		client, err := kubernetes.NewForConfig(dead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		manager, err := apply.NewManager(dead, inventory.NewStore(client, f.ns), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := plan.New(plan.Deps{Load: loadConfig, Renderer: render.NewRenderer(render.Options{}, nil), Differ: manager})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Planner = p
+	})
+	pr := f.openPR("change", map[string]string{"db/objects.yaml": configMap("db", "a: changed")}, nil)
+	f.deliver("opened", pr, webhookSecret)
+	st := f.waitStatus(pr.GetHead().GetSHA())
+	if st.GetState() != "error" || !strings.HasPrefix(st.GetDescription(), "db: not planned: ") {
+		t.Errorf("status %s %q, want error: db: not planned", st.GetState(), st.GetDescription())
 	}
 }
 

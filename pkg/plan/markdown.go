@@ -44,9 +44,8 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 // table of the installations first, then what would fail, then per
 // installation a collapsed block per object created or changed (its diff;
 // Secret values masked, keys named) and a line per object deleted or kept
-// (with why). Under
-// opts.Limit, what does not fit is cut at object boundaries and the number
-// of objects not shown is said, with opts.More.
+// (with why). Under opts.Limit, what does not fit is cut at object
+// boundaries and the number of objects not shown is said, with opts.More.
 func Markdown(p *Plan, opts MarkdownOptions) string {
 	title := opts.Title
 	if title == "" {

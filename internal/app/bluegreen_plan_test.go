@@ -178,3 +178,39 @@ func wantObjects(t *testing.T, in plan.Installation, want map[string]plan.Action
 		}
 	}
 }
+
+// TestDiffPlansTurningBlueGreenOn plans the blueGreen block added to an
+// installation whose plain Deployment serves: blue is created from it,
+// the plain Deployment is kept (not pruned) until blue is available, and
+// the Service that follows the live colour stays on it meanwhile.
+func TestDiffPlansTurningBlueGreenOn(t *testing.T) {
+	ns := env.Namespace(t)
+	repo := t.TempDir()
+	args := []string{"--dir", repo, "--kubeconfig", env.Kubeconfig}
+	oneBlueGreenFleet(t, repo, ns, "example/web:1", "2")
+	write(t, repo, "gitopsd.yaml", "installations:\n  - name: "+ns+"\n    path: app\n    namespace: "+ns+"\n")
+	if out, stderr, code := gitopsd(t, append([]string{"apply"}, args...)...); code != 0 {
+		t.Fatalf("apply of the plain installation: exit %d\n%s%s", code, out, stderr)
+	}
+
+	oneBlueGreenFleet(t, repo, ns, "example/web:1", "2")
+	out, stderr, code := gitopsd(t, append([]string{"diff", "-o", "json"}, args...)...)
+	var p plan.Plan
+	if err := json.Unmarshal([]byte(out), &p); err != nil || code != 1 || len(p.Installations) != 1 || p.Installations[0].BlueGreen == nil {
+		t.Fatalf("diff: exit %d, want 1; %v\n%s%s", code, err, out, stderr)
+	}
+	in := p.Installations[0]
+	wantBlueGreen(t, in, bluegreen.StartCutover, "a cutover from the plain Deployment web to blue would start")
+	wantObjects(t, in, map[string]plan.Action{
+		"Deployment.apps/" + ns + "/web-blue": plan.Create,
+		"Deployment.apps/" + ns + "/web":      plan.Keep,
+		"Service/" + ns + "/web-preview":      plan.Change,
+		// It runs apart, once per cutover, as web-check-1.
+		"Job.batch/" + ns + "/web-check": plan.Delete,
+	})
+	for _, o := range in.Objects {
+		if o.Name == "web" && !strings.Contains(o.Reason, "serves until the blue colour that replaces it is available") {
+			t.Errorf("the plain Deployment is kept for no reason said: %q", o.Reason)
+		}
+	}
+}

@@ -124,6 +124,10 @@ func (x *run) rollout(ctx context.Context) *Result {
 // preCutover runs this cutover's Job and waits until it completes; its
 // failure aborts the cutover.
 func (x *run) preCutover(ctx context.Context) *Result {
+	if x.preview != nil {
+		// The Job runs before anything more is applied.
+		return ptr(x.failed(x.apply(ctx)))
+	}
 	a := x.st.Attempt
 	if err := x.runJob(ctx, a); err != nil {
 		return ptr(x.failed(err))

@@ -3,42 +3,52 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/bluegreen"
+	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
 	"github.com/gitopsd/gitopsd/pkg/plan"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// oneBlueGreenFleet writes a fleet of one blue/green installation, named
-// after the namespace ns it runs in, whose Deployment web runs image and
-// replicas; the gate is off, so that gitopsd apply cuts over.
+// oneBlueGreenFleet writes blueGreenFiles in repo.
 func oneBlueGreenFleet(t *testing.T, repo, ns, image, replicas string) {
 	t.Helper()
-	write(t, repo, "gitopsd.yaml", `installations:
-  - name: `+ns+`
+	for name, data := range blueGreenFiles(ns, image, replicas) {
+		write(t, repo, name, data)
+	}
+}
+
+// blueGreenFiles are a fleet of one blue/green installation, named after
+// the namespace ns it runs in, whose Deployment web runs image and
+// replicas; the gate is off, so that gitopsd apply cuts over.
+func blueGreenFiles(ns, image, replicas string) map[string]string {
+	return map[string]string{"gitopsd.yaml": `installations:
+  - name: ` + ns + `
     path: app
-    namespace: `+ns+`
+    namespace: ` + ns + `
     blueGreen:
       deployment: web
       services: [web]
       previewService: web-preview
       preCutover: web-check
       requireMergedPR: false
-`)
-	write(t, repo, "app/deployment.yaml", `apiVersion: apps/v1
+`,
+		"app/deployment.yaml": `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
 spec:
-  replicas: `+replicas+`
+  replicas: ` + replicas + `
   selector: {matchLabels: {app: web}}
   template:
     metadata: {labels: {app: web}}
     spec:
-      containers: [{name: web, image: `+image+`}]
-`)
-	write(t, repo, "app/service.yaml", `apiVersion: v1
+      containers: [{name: web, image: ` + image + `}]
+`,
+		"app/service.yaml": `apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
@@ -51,8 +61,8 @@ metadata: {name: web-preview}
 spec:
   selector: {app: web}
   ports: [{port: 80}]
-`)
-	write(t, repo, "app/job.yaml", `apiVersion: batch/v1
+`,
+		"app/job.yaml": `apiVersion: batch/v1
 kind: Job
 metadata: {name: web-check}
 spec:
@@ -60,8 +70,9 @@ spec:
   template:
     spec:
       restartPolicy: Never
-      containers: [{name: check, image: `+image+`}]
-`)
+      containers: [{name: check, image: ` + image + `}]
+`,
+	}
 }
 
 // TestDiffPlansBlueGreenAsTheDaemonApplies diffs a blue/green installation
@@ -211,6 +222,55 @@ func TestDiffPlansTurningBlueGreenOn(t *testing.T) {
 	for _, o := range in.Objects {
 		if o.Name == "web" && !strings.Contains(o.Reason, "serves until the blue colour that replaces it is available") {
 			t.Errorf("the plain Deployment is kept for no reason said: %q", o.Reason)
+		}
+	}
+}
+
+// TestDaemonPlansBlueGreenPullRequests: a pull request that changes a
+// blue/green installation's image gets a plan check saying a cutover would
+// start, with the idle colour created and the Services left alone.
+func TestDaemonPlansBlueGreenPullRequests(t *testing.T) {
+	f := newServedFleet(t)
+	f.main = f.commit("main", blueGreenFiles(f.ns, "example/web:1", "2"))
+	gh := githubtest.NewServer(githubtest.Options{})
+	defer gh.Close()
+	dir := t.TempDir()
+	write(t, dir, "token", gh.Token()+"\n")
+	write(t, dir, "secret", "s3cret\n")
+	d := startDaemon(t, "--repo", f.url, "--interval", "1h", "--cache-dir", filepath.Join(dir, "cache"),
+		"--webhook-secret-file", filepath.Join(dir, "secret"),
+		"--github-token-file", filepath.Join(dir, "token"), "--github-api-url", gh.URL, "--github-repository", gh.Repository())
+	d.waitFor(60*time.Second, "the initial sync", allAt(f.main))
+
+	head := f.commit("change", map[string]string{"app/deployment.yaml": blueGreenFiles(f.ns, "example/web:2", "2")["app/deployment.yaml"]})
+	if err := f.repo.SetRef("refs/pull/1/head", head); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := gh.OpenPR(githubtest.PR{HeadRef: "change", HeadSHA: head, BaseRef: "main", BaseSHA: f.main})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.pullRequest(f.url, "opened", pr)
+	if err := pollUntil(30*time.Second, func() bool {
+		list := gh.Statuses(head)
+		return len(list) > 0 && list[len(list)-1].GetState() != "pending"
+	}); err != nil {
+		t.Fatalf("no status on the head: %v", gh.Statuses(head))
+	}
+	if st := gh.Statuses(head); st[len(st)-1].GetState() != "success" || st[len(st)-1].GetDescription() != "1 to create, 0 to change, 0 to delete" {
+		t.Errorf("status %s %q, want success: 1 to create, 0 to change, 0 to delete", st[len(st)-1].GetState(), st[len(st)-1].GetDescription())
+	}
+	cs := gh.Comments(1)
+	if len(cs) != 1 {
+		t.Fatalf("%d comments, want 1", len(cs))
+	}
+	body := cs[0].GetBody()
+	for _, part := range []string{
+		"🔀 Blue/green: a cutover from blue to green would start: web-green gets the new template at 2 replica(s)",
+		"➕ create <code>Deployment.apps/" + f.ns + "/web-green</code>",
+	} {
+		if !strings.Contains(body, part) {
+			t.Errorf("the comment has no %q:\n%s", part, body)
 		}
 	}
 }

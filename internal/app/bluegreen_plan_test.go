@@ -135,6 +135,10 @@ func TestDiffPlansBlueGreenAsTheDaemonApplies(t *testing.T) {
 	if !strings.Contains(md, "🔀 Blue/green: a cutover from blue to green would start") {
 		t.Errorf("the Markdown plan does not say what happens to the colours:\n%s", md)
 	}
+	out, stderr, code := gitopsd(t, append([]string{"apply", "--dry-run"}, args...)...)
+	if code != 0 || !strings.Contains(out, ns+": blue/green: a cutover from blue to green would start") || !strings.Contains(out, "1 created, 3 unchanged (dry run)") {
+		t.Errorf("apply --dry-run: exit %d\n%s%s", code, out, stderr)
+	}
 	apply("Ready, live green")
 	svc, err := env.Client.CoreV1().Services(ns).Get(context.Background(), "web", metav1.GetOptions{})
 	if err != nil || svc.Spec.Selector[bluegreen.LabelColour] != "green" {

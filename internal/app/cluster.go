@@ -34,7 +34,7 @@ func (k *kubeFlags) manager(log *slog.Logger) (*apply.Manager, *bluegreen.Cutove
 }
 
 // newCutover is a Cutover without a gate or reporter: plans and a
-// command-line apply (see applyBlueGreen) do not ask GitHub.
+// command-line apply (see cliApplier.blueGreen) do not ask GitHub.
 func newCutover(client kubernetes.Interface, log *slog.Logger) (*bluegreen.Cutover, error) {
 	return bluegreen.New(bluegreen.Deps{Client: client, Store: bluegreen.NewStore(client, inventory.DefaultNamespace), Log: log}, bluegreen.DefaultOptions())
 }

@@ -103,7 +103,10 @@ func (p *Preview) describe(spec Spec, before, after *State) {
 		}
 	case a.Active():
 		p.Change, p.From, p.To = ContinueCutover, a.From, a.To
-		p.Message = fmt.Sprintf("cutover #%d from %s to %s goes on at step %s", a.Number, p.from(spec), a.To, a.Step)
+		p.Message = fmt.Sprintf("cutover #%d from %s to %s goes on at step %s", a.Number, p.from(spec), a.To, was.Step)
+		if was.Reason != "" {
+			p.Message += " (" + was.Reason + ")"
+		}
 	case before.Live == "" && after.Live != "":
 		p.Change = FirstApply
 		p.Message = fmt.Sprintf("first apply: %s goes live directly", after.Live)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/internal/web"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // status is the daemon's state now, which internal/web serves as JSON and
@@ -71,12 +72,10 @@ func fetchStatus(ctx context.Context, url string) ([]byte, error) {
 	return body, nil
 }
 
+// short is a commit as a table shows it, "-" when there is none.
 func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
-	}
 	if commit == "" {
 		return "-"
 	}
-	return commit
+	return logkey.ShortSHA(commit)
 }

@@ -24,9 +24,8 @@ const memoryShare = 0.9
 // and its peaks come from decoding whole installations at once (the
 // initial apply, the periodic reconciles, each of ten installations
 // around the same time): collecting when the heap has grown by a quarter
-// rather than by all of it (Go's default of 100) keeps those peaks about
-// a third lower, for more frequent collections of a heap that is mostly
-// idle.
+// rather than doubled (Go's default of 100) keeps those peaks lower, for
+// more frequent collections of a heap that is mostly idle.
 const gcPercent = 25
 
 // memorySettings are the Go runtime's memory settings a daemon runs with.

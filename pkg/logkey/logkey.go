@@ -64,12 +64,15 @@ const (
 
 	// The daemon and its replicas.
 
-	Version     = "version"      // gitopsd's version
-	Targets     = "targets"      // the modules this process runs
-	Addr        = "addr"         // the address served
-	Lease       = "lease"        // the leader election Lease, as namespace/name
-	Identity    = "identity"     // this replica's identity in the Lease
-	Leader      = "leader"       // the leading replica's identity
-	LeaderAddr  = "leader_addr"  // the address the leader is reached at
-	MemoryLimit = "memory_limit" // the Go runtime's soft memory limit, in bytes
+	Version    = "version"     // gitopsd's version
+	Targets    = "targets"     // the modules this process runs
+	Addr       = "addr"        // the address served
+	Lease      = "lease"       // the leader election Lease, as namespace/name
+	Identity   = "identity"    // this replica's identity in the Lease
+	Leader     = "leader"      // the leading replica's identity
+	LeaderAddr = "leader_addr" // the address the leader is reached at
+
+	// The Go runtime.
+
+	MemoryLimit = "memory_limit" // its soft memory limit, in bytes
 )

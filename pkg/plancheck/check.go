@@ -180,13 +180,13 @@ func (c *Checker) more(number int) string {
 	return fmt.Sprintf("See them all with %s.", cmd)
 }
 
-// planURL is where this daemon serves the pull request's plan; empty
-// without an external URL.
+// planURL is the page where this daemon shows the pull request's whole
+// plan; empty without an external URL.
 func (c *Checker) planURL(number int) string {
 	if c.opts.ExternalURL == "" {
 		return ""
 	}
-	return fmt.Sprintf("%s/api/v1/plans/%d", strings.TrimRight(c.opts.ExternalURL, "/"), number)
+	return fmt.Sprintf("%s/plans/%d", strings.TrimRight(c.opts.ExternalURL, "/"), number)
 }
 
 func orGone(repo string) string {

@@ -68,6 +68,7 @@ type daemon struct {
 	elector       *leader.Elector // nil: leader election is off
 	reconciler    *reconcile.Reconciler
 	checker       *plancheck.Checker // nil: plan checks are off
+	planContext   string             // the plan checks' commit status context
 	pullRequests  pullRequestForwarder
 }
 
@@ -215,7 +216,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		stopEvents()
 		return nil, err
 	}
-	if err := web.Register(d.mux, d.status, web.DefaultOptions()); err != nil {
+	if err := web.Register(d.mux, web.Deps{Status: d.status, Plan: d.plan}, web.DefaultOptions()); err != nil {
 		return nil, err
 	}
 	return modules.ServiceFunc(func(ctx context.Context) error {

@@ -160,7 +160,7 @@ func TestDaemonPlansPullRequests(t *testing.T) {
 		t.Fatalf("no status on the head: %v", gh.Statuses(head))
 	}
 	t.Logf("pull request webhook to status: %s", time.Since(start).Round(time.Millisecond))
-	if want := "success gitopsd/plan/test 1 to create, 0 to change, 0 to delete https://gitopsd.example.com/api/v1/plans/1"; final != want {
+	if want := "success gitopsd/plan/test 1 to create, 0 to change, 0 to delete https://gitopsd.example.com/plans/1"; final != want {
 		t.Errorf("status %q, want %q", final, want)
 	}
 	if cs := gh.Comments(1); len(cs) != 1 || !strings.HasPrefix(cs[0].GetBody(), "<!-- gitopsd:plan/test -->\n### gitopsd plan · cluster test\n") {

@@ -179,13 +179,13 @@ func (c *Checker) more(number int) string {
 	return fmt.Sprintf("See them all with %s.", cmd)
 }
 
-// planURL is where this daemon serves the pull request's plan; empty
-// without an external URL.
+// planURL is this daemon's page of the pull request's plan, never cut;
+// empty without an external URL.
 func (c *Checker) planURL(number int) string {
 	if c.opts.ExternalURL == "" {
 		return ""
 	}
-	return fmt.Sprintf("%s/api/v1/plans/%d", strings.TrimRight(c.opts.ExternalURL, "/"), number)
+	return fmt.Sprintf("%s/plans/%d", strings.TrimRight(c.opts.ExternalURL, "/"), number)
 }
 
 func orGone(repo string) string {

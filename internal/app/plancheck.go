@@ -18,6 +18,7 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/github"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/plan"
 	"github.com/gitopsd/gitopsd/pkg/plancheck"
 	"github.com/gitopsd/gitopsd/pkg/render"
@@ -131,7 +132,7 @@ func (d *daemon) initPlan(context.Context) (modules.Service, error) {
 	d.pullRequests.to.Store(checker)
 	d.mux.Handle("GET /api/v1/plans", plansHandler(checker, opts.StatusContext()))
 	d.mux.Handle("GET /api/v1/plans/{number}", planHandler(checker))
-	d.log.Info("plan checks on", "github_repository", client.Repository(), "status_context", opts.StatusContext(), "plan_fork_prs", opts.PlanForks)
+	d.log.Info("plan checks on", logkey.GitHubRepository, client.Repository(), logkey.StatusContext, opts.StatusContext(), logkey.PlanForkPRs, opts.PlanForks)
 	return modules.ServiceFunc(func(ctx context.Context) error {
 		// Only the leader plans; a standby keeps what it was asked.
 		if d.elector != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/source"
 )
 
@@ -121,7 +122,7 @@ func runRun(ctx context.Context, args []string, out, errOut io.Writer) error {
 	for _, t := range strings.Split(f.targets, ",") {
 		targets = append(targets, strings.TrimSpace(t))
 	}
-	d.log.Info("starting gitopsd", "version", version, "targets", targets, "repo", f.src.repo, "ref", f.src.ref)
+	d.log.Info("starting gitopsd", logkey.Version, version, logkey.Targets, targets, logkey.RepoURL, source.RedactURL(f.src.repo), logkey.Ref, f.src.ref)
 	return d.registry.Run(ctx, targets)
 }
 

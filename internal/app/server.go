@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/internal/modules"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -55,7 +56,7 @@ func (s *server) Start(context.Context) error {
 // Run serves until ctx ends, then shuts down gracefully.
 func (s *server) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
-	s.log.Info("serving HTTP", "addr", s.l.Addr().String())
+	s.log.Info("serving HTTP", logkey.Addr, s.l.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(s.l) }()
 	select {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/internal/web"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/plancheck"
 )
 
@@ -84,12 +85,10 @@ func fetchStatus(ctx context.Context, url string) ([]byte, error) {
 	return body, nil
 }
 
+// short is a commit as a table shows it, "-" when there is none.
 func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
-	}
 	if commit == "" {
 		return "-"
 	}
-	return commit
+	return logkey.ShortSHA(commit)
 }

@@ -18,6 +18,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // ErrLost is Run's error when this replica stopped leading on its own: it
@@ -192,7 +194,7 @@ func (e *Elector) startLeading() {
 	e.leading = true
 	close(e.started)
 	e.mu.Unlock()
-	e.log.Info("leading: this replica applies", "lease", e.opts.Namespace+"/"+e.opts.Name, "identity", e.opts.Identity)
+	e.log.Info("leading: this replica applies", logkey.Lease, e.opts.Namespace+"/"+e.opts.Name, logkey.Identity, e.opts.Identity)
 }
 
 func (e *Elector) setLeading(leading bool) {
@@ -203,7 +205,7 @@ func (e *Elector) setLeading(leading bool) {
 
 func (e *Elector) newLeader(identity string) {
 	if identity != e.opts.Identity {
-		e.log.Info("standing by", "leader", identity, "lease", e.opts.Namespace+"/"+e.opts.Name)
+		e.log.Info("standing by", logkey.Leader, identity, logkey.Lease, e.opts.Namespace+"/"+e.opts.Name)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 )
 
@@ -115,14 +116,12 @@ func ago(t *time.Time, now time.Time) string {
 	return now.Sub(*t).Round(time.Second).String() + " ago"
 }
 
+// short is a commit as a table shows it, "-" when there is none.
 func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
-	}
 	if commit == "" {
 		return "-"
 	}
-	return commit
+	return logkey.ShortSHA(commit)
 }
 
 func oneLine(s string, n int) string {

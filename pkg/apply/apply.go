@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 	"golang.org/x/sync/errgroup"
@@ -71,7 +72,7 @@ func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*Change
 	cs.Duration = time.Since(start)
 	for _, c := range cs.Changes {
 		if c.Action != Unchanged {
-			m.log.Debug("object", "installation", req.Installation, "object", c.Key.String(), "action", c.Action, "reason", c.Reason)
+			m.log.Debug("object", logkey.Installation, req.Installation, logkey.Object, c.Key.String(), logkey.Action, c.Action, logkey.Reason, c.Reason)
 		}
 	}
 	if opts.DryRun {

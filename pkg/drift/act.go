@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -68,7 +69,7 @@ func (d *Detector) act(v verdict, corrector Corrector) {
 		return
 	}
 	rep, drift := v.report, v.drift
-	d.log.Warn("drift", keyInstallation, v.installation, keyObject, drift.Key.String(), "fields", strings.Join(drift.Fields, ","), "managers", strings.Join(drift.Managers, ","), "action", rep.Action)
+	d.log.Warn("drift", logkey.Installation, v.installation, logkey.Object, drift.Key.String(), logkey.Fields, strings.Join(drift.Fields, ","), logkey.Managers, strings.Join(drift.Managers, ","), logkey.Action, rep.Action)
 	if d.recorder != nil {
 		ref := corev1.ObjectReference{APIVersion: drift.APIVersion, Kind: drift.Key.Kind, Namespace: drift.Key.Namespace, Name: drift.Key.Name, UID: drift.UID}
 		d.recorder.ObjectEvent(ref, corev1.EventTypeWarning, "Drift", describe(rep))

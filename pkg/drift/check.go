@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/render"
 )
 
@@ -73,7 +74,7 @@ func (d *Detector) next(ctx context.Context) bool {
 	drifts, err := d.check(ctx, applied, objects, packErr, s.key)
 	if err != nil {
 		if ctx.Err() == nil {
-			d.log.Error("cannot check drift", keyInstallation, s.installation, keyObject, s.key.String(), keyError, err)
+			d.log.Error("cannot check drift", logkey.Installation, s.installation, logkey.Object, s.key.String(), logkey.Error, err)
 		}
 		return true
 	}

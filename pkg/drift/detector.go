@@ -280,10 +280,3 @@ func (d *Detector) ignoreRules(installation string) []apply.IgnoreRule {
 	defer d.ignoreMu.Unlock()
 	return d.ignore[installation]
 }
-
-// Log keys.
-const (
-	keyInstallation = "installation"
-	keyObject       = "object"
-	keyError        = "error"
-)

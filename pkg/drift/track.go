@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -151,7 +152,7 @@ func (d *Detector) setUnwatched(name string, st *state, unwatched map[schema.Gro
 		return
 	}
 	for gk, err := range unwatched {
-		d.log.Error("drift of a kind is not watched; retrying", keyInstallation, name, "kind", gk.String(), keyError, err)
+		d.log.Error("drift of a kind is not watched; retrying", logkey.Installation, name, logkey.Kind, gk.String(), logkey.Error, err)
 	}
 	st.retry = min(max(2*st.retry, d.opts.RetryWatch), maxRetryWatch)
 	d.queue.AddAfter(suspect{installation: name}, st.retry)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -108,7 +109,7 @@ func (w *watch) result(err error) {
 		w.err = nil
 	case w.err == nil:
 		w.err, w.since = err, w.d.opts.Now()
-		w.d.log.Warn("drift watch failing", "resource", w.gvr.GroupResource().String(), keyError, err)
+		w.d.log.Warn("drift watch failing", logkey.Resource, w.gvr.GroupResource().String(), logkey.Error, err)
 	default:
 		w.err = err
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-github/v57/github"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // Client talks to one repository's commit statuses, pull requests and
@@ -75,7 +77,7 @@ func NewClient(opts Options, deps Deps) (*Client, error) {
 		owner:  owner,
 		repo:   repo,
 		gh:     gh,
-		log:    log.With(logKeyRepository, opts.Repository),
+		log:    log.With(logkey.GitHubRepository, opts.Repository),
 		writes: writeSpacer{every: opts.WriteSpacing, burst: opts.WriteBurst},
 		serial: keyedSerial{held: map[string]chan struct{}{}},
 	}, nil

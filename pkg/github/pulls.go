@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v57/github"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // PullRequest is what gitopsd needs to know of a pull request, from the
@@ -129,7 +131,7 @@ func (c *Client) MergedPullRequest(ctx context.Context, sha, base string) (pr Pu
 			return PullRequest{}, false, nil
 		}
 		if err := sleep(ctx, c.opts.MergePoll); err != nil {
-			return PullRequest{}, false, fmt.Errorf("github: merged pull request of %s: %w", short(sha), err)
+			return PullRequest{}, false, fmt.Errorf("github: merged pull request of %s: %w", logkey.ShortSHA(sha), err)
 		}
 	}
 }
@@ -140,7 +142,7 @@ func (c *Client) pullsWithCommit(ctx context.Context, sha string) ([]PullRequest
 	for {
 		var list []*github.PullRequest
 		var resp *github.Response
-		err := c.call(ctx, "list pull requests of "+short(sha), false, func(ctx context.Context) (*github.Response, error) {
+		err := c.call(ctx, "list pull requests of "+logkey.ShortSHA(sha), false, func(ctx context.Context) (*github.Response, error) {
 			var err error
 			list, resp, err = c.gh.PullRequests.ListPullRequestsWithCommit(ctx, c.owner, c.repo, sha, opts)
 			return resp, err

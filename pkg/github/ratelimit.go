@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v57/github"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // secondaryFallback is the first wait after a secondary limit that names no
@@ -39,7 +41,7 @@ func (c *Client) call(ctx context.Context, what string, write bool, do func(cont
 		case wait > c.opts.MaxWait:
 			return fmt.Errorf("github: %s: %s rate limit for %s, longer than the %s allowed: %w", what, kind, wait.Round(time.Second), c.opts.MaxWait, err)
 		}
-		c.log.Warn("github rate limit; waiting before retrying", logKeyCall, what, logKeyLimit, kind, logKeyWait, wait.Round(time.Millisecond), logKeyAttempt, attempt+1)
+		c.log.Warn("github rate limit; waiting before retrying", logkey.Call, what, logkey.RateLimit, kind, logkey.Wait, wait.Round(time.Millisecond), logkey.Attempt, attempt+1)
 		if err := sleep(ctx, wait); err != nil {
 			return fmt.Errorf("github: %s: waiting out a %s rate limit: %w", what, kind, err)
 		}

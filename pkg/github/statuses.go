@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-github/v57/github"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // MaxDescription is GitHub's limit on a commit status description, in
@@ -63,12 +65,12 @@ func (c *Client) SetStatus(ctx context.Context, st Status) (posted bool, err err
 	st.SHA = strings.ToLower(st.SHA)
 	st.Description = Shorten(st.Description, MaxDescription)
 	if err := st.validate(); err != nil {
-		return false, fmt.Errorf("github: status %s on %s: %w", st.Context, short(st.SHA), err)
+		return false, fmt.Errorf("github: status %s on %s: %w", st.Context, logkey.ShortSHA(st.SHA), err)
 	}
 	key := st.SHA + "\x00" + strings.ToLower(st.Context) // GitHub's contexts are case-insensitive
 	unlock, err := c.serial.lock(ctx, "status\x00"+key)
 	if err != nil {
-		return false, fmt.Errorf("github: status %s on %s: %w", st.Context, short(st.SHA), err)
+		return false, fmt.Errorf("github: status %s on %s: %w", st.Context, logkey.ShortSHA(st.SHA), err)
 	}
 	defer unlock()
 
@@ -81,7 +83,7 @@ func (c *Client) SetStatus(ctx context.Context, st Status) (posted bool, err err
 	if known && last.State == st.State && last.Description == st.Description && last.TargetURL == st.TargetURL {
 		return false, nil
 	}
-	what := fmt.Sprintf("create status %s on %s", st.Context, short(st.SHA))
+	what := fmt.Sprintf("create status %s on %s", st.Context, logkey.ShortSHA(st.SHA))
 	err = c.call(ctx, what, true, func(ctx context.Context) (*github.Response, error) {
 		_, resp, err := c.gh.Repositories.CreateStatus(ctx, c.owner, c.repo, st.SHA, &github.RepoStatus{
 			State:       github.String(string(st.State)),
@@ -103,7 +105,7 @@ func (c *Client) SetStatus(ctx context.Context, st Status) (posted bool, err err
 // many systems report on.
 func (c *Client) lastStatus(ctx context.Context, st Status) (Status, bool, error) {
 	var list []*github.RepoStatus
-	err := c.call(ctx, "list statuses of "+short(st.SHA), false, func(ctx context.Context) (*github.Response, error) {
+	err := c.call(ctx, "list statuses of "+logkey.ShortSHA(st.SHA), false, func(ctx context.Context) (*github.Response, error) {
 		var resp *github.Response
 		var err error
 		list, resp, err = c.gh.Repositories.ListStatuses(ctx, c.owner, c.repo, st.SHA, &github.ListOptions{PerPage: 100})
@@ -178,12 +180,4 @@ func isSHA(s string) bool {
 		}
 	}
 	return true
-}
-
-// short is a SHA as messages show it.
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }

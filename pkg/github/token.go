@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // tokenSource hands out the API token. A token from a file is read again
@@ -70,7 +72,7 @@ func (s *tokenSource) get() string {
 	}
 	tok, err := readToken(s.file)
 	if err != nil {
-		s.log.Warn("github token file changed but cannot be read; keeping the previous token", logKeyTokenFile, s.file, logKeyErr, err)
+		s.log.Warn("github token file changed but cannot be read; keeping the previous token", logkey.TokenFile, s.file, logkey.Error, err)
 		return s.token
 	}
 	s.token, s.modTime, s.size = tok, fi.ModTime(), fi.Size()

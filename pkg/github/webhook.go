@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-github/v57/github"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // Source is what the router needs of a Git poller (source.Poller): whether
@@ -232,8 +234,8 @@ func (rt *Router) handle(w http.ResponseWriter, r *http.Request, event string) r
 	sig := r.Header.Get(github.SHA256SignatureHeader)
 	if !strings.HasPrefix(sig, "sha256=") || github.ValidateSignature(sig, body, rt.secret) != nil {
 		if ok, suppressed := rt.warn.allow(time.Now()); ok {
-			rt.log.Warn("webhook signature missing or wrong", logKeyEvent, truncate(event, 64), logKeyDelivery, delivery,
-				logKeyRemote, r.RemoteAddr, logKeySuppressed, suppressed)
+			rt.log.Warn("webhook signature missing or wrong", logkey.Event, truncate(event, 64), logkey.Delivery, delivery,
+				logkey.RemoteAddr, r.RemoteAddr, logkey.Suppressed, suppressed)
 		}
 		return reply{status: http.StatusUnauthorized, Result: "unauthorized", Reason: "missing or wrong X-Hub-Signature-256"}
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v57/github"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // Leadership says whether this replica acts on deliveries and where the one
@@ -67,12 +69,12 @@ func (rt *Router) forward(r *http.Request, body []byte, event, delivery string) 
 		} else if rep, err := rt.send(ctx, addr, r, body); err != nil {
 			last = err
 		} else {
-			rt.log.Debug("webhook forwarded to the leader", logKeyEvent, event, logKeyDelivery, delivery, logKeyLeader, addr, logKeyResult, rep.Result)
+			rt.log.Debug("webhook forwarded to the leader", logkey.Event, event, logkey.Delivery, delivery, logkey.LeaderAddr, addr, logkey.Result, rep.Result)
 			return rep
 		}
 		select {
 		case <-ctx.Done():
-			rt.log.Warn("webhook not forwarded: no leader reached", logKeyEvent, event, logKeyDelivery, delivery, logKeyErr, last)
+			rt.log.Warn("webhook not forwarded: no leader reached", logkey.Event, event, logkey.Delivery, delivery, logkey.Error, last)
 			return reply{status: http.StatusServiceUnavailable, Result: "no_leader",
 				Reason: fmt.Sprintf("standby reached no leader within %s: %v", rt.opts.ForwardTimeout, last)}
 		case <-time.After(forwardRetry):

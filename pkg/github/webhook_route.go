@@ -3,6 +3,8 @@ package github
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // route dispatches a signed delivery by its event.
@@ -48,7 +50,7 @@ func (rt *Router) push(ev pushEvent, delivery string) reply {
 	if n == 0 {
 		return reply{status: http.StatusOK, Result: "ignored", Reason: fmt.Sprintf("push of %s to %s is not followed", truncate(ev.ref, 200), truncate(ev.repo, 200))}
 	}
-	rt.log.Info("push webhook triggered a poll", logKeyEvent, "push", logKeyRepository, ev.repo, logKeyRef, ev.ref, logKeyDelivery, delivery)
+	rt.log.Info("push webhook triggered a poll", logkey.Event, "push", logkey.GitHubRepository, ev.repo, logkey.PushedRef, ev.ref, logkey.Delivery, delivery)
 	return reply{status: http.StatusAccepted, Result: "triggered", Triggered: n}
 }
 
@@ -75,14 +77,14 @@ func (rt *Router) pullRequest(ev pullRequestEvent, delivery string) reply {
 	if !follows {
 		return reply{status: http.StatusOK, Result: "ignored", Reason: fmt.Sprintf("pull request #%d is into %s, which is not followed", pr.Number, truncate(pr.BaseRef, 200))}
 	}
-	log := rt.log.With(logKeyEvent, "pull_request", logKeyAction, ev.action, logKeyPR, pr.Number, logKeyDelivery, delivery)
+	log := rt.log.With(logkey.Event, "pull_request", logkey.Action, ev.action, logkey.PullRequest, pr.Number, logkey.Delivery, delivery)
 	if rt.deps.PullRequests == nil {
 		log.Debug("pull request webhook dropped: pull request plans are off")
 		return reply{status: http.StatusAccepted, Result: "ignored", Reason: "pull request plans are off"}
 	}
 	if plan {
 		rt.deps.PullRequests.Plan(pr)
-		log.Info("pull request webhook: plan requested", logKeyHead, pr.HeadSHA)
+		log.Info("pull request webhook: plan requested", logkey.HeadCommit, pr.HeadSHA)
 		return reply{status: http.StatusAccepted, Result: "planned"}
 	}
 	rt.deps.PullRequests.Forget(pr.Number)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // MarkdownOptions shape the Markdown rendering of a plan.
@@ -104,16 +106,9 @@ func icon(s Summary) string {
 func headline(p *Plan) string {
 	line := fmt.Sprintf("**%s** at `%s`", p.Summary(), p.commit())
 	if p.Base != "" {
-		line += fmt.Sprintf(", against `%s`", short(p.Base))
+		line += fmt.Sprintf(", against `%s`", logkey.ShortSHA(p.Base))
 	}
 	return line + "."
-}
-
-func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
-	}
-	return commit
 }
 
 // writeTable writes a row per installation planned, while they fit.

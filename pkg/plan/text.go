@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // WriteText writes the plan for a terminal: a line per installation with
@@ -73,13 +75,10 @@ func secretKeys(o Object) string {
 }
 
 func (p *Plan) commit() string {
-	switch {
-	case p.Commit == "":
+	if p.Commit == "" {
 		return "the working tree"
-	case len(p.Commit) > 12:
-		return p.Commit[:12]
 	}
-	return p.Commit
+	return logkey.ShortSHA(p.Commit)
 }
 
 // WriteJSON writes the plan as indented JSON, with its summary.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/github"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/plan"
 )
 
@@ -40,9 +41,9 @@ func (o outcome) label() string {
 // then the final status, so that a final status always finds its comment.
 // Once ctx is cancelled nothing more is posted.
 func (c *Checker) check(ctx context.Context, pr github.PullRequest, since time.Time) outcome {
-	log := c.log.With(logKeyPR, pr.Number, logKeyHead, pr.HeadSHA)
+	log := c.log.With(logkey.PullRequest, pr.Number, logkey.HeadCommit, pr.HeadSHA)
 	if pr.Fork() && !c.opts.PlanForks {
-		log.Info("pull request from a fork not planned", "head_repository", pr.HeadRepository)
+		log.Info("pull request from a fork not planned", logkey.HeadRepository, pr.HeadRepository)
 		return outcome{state: Skipped, description: fmt.Sprintf("from a fork (%s): not planned unless --plan-fork-prs", orGone(pr.HeadRepository))}
 	}
 	st := github.Status{SHA: pr.HeadSHA, Context: c.opts.StatusContext(), TargetURL: c.planURL(pr.Number)}
@@ -75,7 +76,7 @@ func (c *Checker) check(ctx context.Context, pr github.PullRequest, since time.T
 		}
 		if err != nil {
 			out.postError = err.Error()
-			log.Warn("cannot post the plan comment; next try at the next poll", logKeyErr, err)
+			log.Warn("cannot post the plan comment; next try at the next poll", logkey.Error, err)
 			return out
 		}
 		out.comment = comment
@@ -87,8 +88,8 @@ func (c *Checker) check(ctx context.Context, pr github.PullRequest, since time.T
 	}
 	took := time.Since(since)
 	c.deps.Metrics.duration.Observe(took.Seconds())
-	log.Info("pull request planned", logKeyState, state, logKeySummary, description, logKeyBase, out.base,
-		logKeyTook, took.Round(time.Millisecond), logKeyPlanning, planned.Round(time.Millisecond))
+	log.Info("pull request planned", logkey.State, state, logkey.Summary, description, logkey.BaseCommit, out.base,
+		logkey.Duration, took.Round(time.Millisecond), logkey.PlanDuration, planned.Round(time.Millisecond))
 	return out
 }
 
@@ -141,7 +142,7 @@ func (c *Checker) post(ctx context.Context, st github.Status, state github.State
 	case ctx.Err() != nil:
 		return outcome{superseded: true}, false
 	case err != nil:
-		c.log.Warn("cannot post the commit status; next try at the next poll", logKeyHead, st.SHA, logKeyState, state, logKeyErr, err)
+		c.log.Warn("cannot post the commit status; next try at the next poll", logkey.HeadCommit, st.SHA, logkey.State, state, logkey.Error, err)
 		return outcome{state: Error, postError: err.Error()}, false
 	}
 	return outcome{}, true

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/github"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/plan"
 	"github.com/gitopsd/gitopsd/pkg/source"
 )
@@ -165,7 +166,7 @@ func New(opts Options, deps Deps) (*Checker, error) {
 	return &Checker{
 		opts:  opts,
 		deps:  deps,
-		log:   log.With(logKeyContext, opts.StatusContext()),
+		log:   log.With(logkey.StatusContext, opts.StatusContext()),
 		wake:  make(chan struct{}, 1),
 		pulls: map[int]*pull{},
 	}, nil

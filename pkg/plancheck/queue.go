@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/github"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/plan"
 )
 
@@ -132,7 +133,7 @@ func (c *Checker) poll(ctx context.Context) {
 	prs, err := c.deps.GitHub.OpenPullRequests(ctx, c.opts.Branch)
 	if err != nil {
 		if ctx.Err() == nil {
-			c.log.Warn("cannot list open pull requests; next try in an interval", logKeyErr, err)
+			c.log.Warn("cannot list open pull requests; next try in an interval", logkey.Error, err)
 		}
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 )
@@ -178,7 +179,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	go func() {
 		defer close(invDone)
 		if err := r.inventories.Run(invCtx); err != nil {
-			r.log.Error("inventory watch stopped", keyError, err)
+			r.log.Error("inventory watch stopped", logkey.Error, err)
 		}
 	}()
 	defer func() { stopInventories(); <-invDone }()
@@ -228,7 +229,7 @@ func (r *Reconciler) runDrift(ctx context.Context) {
 	if err == nil {
 		err = errors.New("stopped without an error")
 	}
-	r.log.Error("drift detection stopped; drift is seen at the next interval only", keyError, err)
+	r.log.Error("drift detection stopped; drift is seen at the next interval only", logkey.Error, err)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.status.DriftError = "drift detection stopped: " + err.Error()
@@ -253,7 +254,7 @@ func (r *Reconciler) sync(ctx context.Context, wg *sync.WaitGroup, snap source.S
 	}
 	r.mu.Unlock()
 	if err != nil {
-		r.logOnce(snap.Commit+err.Error(), "invalid configuration; installations keep following the last valid one", keyCommit, short(snap.Commit), keyError, err)
+		r.logOnce(snap.Commit+err.Error(), "invalid configuration; installations keep following the last valid one", slog.String(logkey.Commit, snap.Commit), slog.Any(logkey.Error, err))
 		return 0
 	}
 	wanted := map[string]bool{}
@@ -327,13 +328,13 @@ func (r *Reconciler) inventoriesOfSource(ctx context.Context, except string) ([]
 }
 
 // logOnce logs an error once for each distinct key.
-func (r *Reconciler) logOnce(key, msg string, args ...any) {
+func (r *Reconciler) logOnce(key, msg string, attrs ...slog.Attr) {
 	r.mu.Lock()
 	first := r.logged != key
 	r.logged = key
 	r.mu.Unlock()
 	if first {
-		r.log.Error(msg, args...)
+		r.log.LogAttrs(context.Background(), slog.LevelError, msg, attrs...)
 	}
 }
 
@@ -381,13 +382,3 @@ func (r *Reconciler) Status() Status {
 type noEvents struct{}
 
 func (noEvents) Event(string, string, string, string) {}
-
-// Log keys.
-const (
-	keyInstallation = "installation"
-	keyCommit       = "commit"
-	keyError        = "error"
-	keySummary      = "summary"
-	keyDuration     = "duration"
-	keyRetryIn      = "retryIn"
-)

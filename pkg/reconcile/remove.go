@@ -11,6 +11,7 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +28,7 @@ func (r *Reconciler) removeUnwanted(ctx context.Context, wanted map[string]bool,
 	r.stopUnwanted(wanted)
 	names, err := r.inventories.List(ctx)
 	if err != nil {
-		r.log.Error("cannot look for removed installations", keyError, err)
+		r.log.Error("cannot look for removed installations", logkey.Error, err)
 		return r.removalFailed()
 	}
 	var removed []string
@@ -42,7 +43,7 @@ func (r *Reconciler) removeUnwanted(ctx context.Context, wanted map[string]bool,
 		r.logged = "wait " + commit
 		r.mu.Unlock()
 		if first {
-			r.log.Info("removing installations once the others have applied the commit", "installations", removed, keyCommit, short(commit))
+			r.log.Info("removing installations once the others have applied the commit", logkey.Installations, removed, logkey.Commit, commit)
 		}
 		return 0
 	}
@@ -114,7 +115,7 @@ func (r *Reconciler) stopUnwanted(wanted map[string]bool) {
 func (r *Reconciler) remove(ctx context.Context, name string) error {
 	inv, err := r.inventories.Load(ctx, name)
 	if err != nil {
-		r.log.Error("cannot read the inventory of a removed installation", keyInstallation, name, keyError, err)
+		r.log.Error("cannot read the inventory of a removed installation", logkey.Installation, name, logkey.Error, err)
 		return err
 	}
 	if !source.SameIdentity(inv.Source, r.opts.Source) {
@@ -133,7 +134,7 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 		}
 		if err != nil {
 			r.events.Event(name, corev1.EventTypeWarning, "RemoveFailed", err.Error())
-			r.log.Error("cannot prune a removed installation; retrying later", keyInstallation, name, keyError, err)
+			r.log.Error("cannot prune a removed installation; retrying later", logkey.Installation, name, logkey.Error, err)
 			return err
 		}
 		msg := fmt.Sprintf("removed from %s: %s", config.FileName, cs.Summary())
@@ -142,12 +143,12 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 			msg += "; not deleted: " + skipped
 		}
 		r.events.Event(name, corev1.EventTypeNormal, "Removed", msg)
-		r.log.Info("removed installation", keyInstallation, name, keySummary, cs.Summary(), "not_deleted", skipped)
+		r.log.Info("removed installation", logkey.Installation, name, logkey.Summary, cs.Summary(), logkey.NotDeleted, skipped)
 	} else {
-		r.log.Info("forgot removed installation; prune was off, so its objects stay", keyInstallation, name, "objects", len(inv.Entries))
+		r.log.Info("forgot removed installation; prune was off, so its objects stay", logkey.Installation, name, logkey.Objects, len(inv.Entries))
 	}
 	if err := r.inventories.Delete(ctx, name); err != nil {
-		r.log.Error("cannot delete the inventory of a removed installation", keyInstallation, name, keyError, err)
+		r.log.Error("cannot delete the inventory of a removed installation", logkey.Installation, name, logkey.Error, err)
 		return err
 	}
 	return nil

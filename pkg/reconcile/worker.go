@@ -12,6 +12,7 @@ import (
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/drift"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 	corev1 "k8s.io/api/core/v1"
@@ -159,7 +160,7 @@ func (w *worker) reconcile(ctx context.Context, poked bool) time.Duration {
 	w.status.HeldUntil = nil
 	w.mu.Unlock()
 	start := time.Now()
-	w.setPhase(Progressing, "reconciling commit "+short(snap.Commit))
+	w.setPhase(Progressing, "reconciling commit "+logkey.ShortSHA(snap.Commit))
 	cs, err := w.applyOnce(ctx, waitCtx, inst, snap)
 	elapsed := time.Since(start)
 	switch {
@@ -290,10 +291,10 @@ func (w *worker) missing(cs *apply.ChangeSet) error {
 func (w *worker) recordApply(cs *apply.ChangeSet) {
 	counts := cs.Counts()
 	if counts[apply.Created]+counts[apply.Configured] > 0 {
-		w.r.events.Event(cs.Installation, corev1.EventTypeNormal, "Applied", fmt.Sprintf("commit %s: %s", short(cs.Commit), cs.Summary()))
+		w.r.events.Event(cs.Installation, corev1.EventTypeNormal, "Applied", fmt.Sprintf("commit %s: %s", logkey.ShortSHA(cs.Commit), cs.Summary()))
 	}
 	if counts[apply.Deleted] > 0 {
-		w.r.events.Event(cs.Installation, corev1.EventTypeNormal, "Pruned", fmt.Sprintf("commit %s: %d object(s) deleted", short(cs.Commit), counts[apply.Deleted]))
+		w.r.events.Event(cs.Installation, corev1.EventTypeNormal, "Pruned", fmt.Sprintf("commit %s: %d object(s) deleted", logkey.ShortSHA(cs.Commit), counts[apply.Deleted]))
 	}
 	w.r.metrics.observeChanges(cs.Installation, cs)
 	now := time.Now()
@@ -328,7 +329,7 @@ func (w *worker) succeeded(inst config.Installation, snap source.Snapshot, cs *a
 	if !newCommit && counts[apply.Created]+counts[apply.Configured]+counts[apply.Deleted] == 0 {
 		level = slog.LevelDebug // a periodic reconcile that found nothing to do
 	}
-	w.r.log.Log(context.Background(), level, "reconciled", keyInstallation, inst.Name, keyCommit, short(snap.Commit), keySummary, cs.Summary(), keyDuration, elapsed.Round(time.Millisecond))
+	w.r.log.Log(context.Background(), level, "reconciled", logkey.Installation, inst.Name, logkey.Commit, snap.Commit, logkey.Summary, cs.Summary(), logkey.Duration, elapsed.Round(time.Millisecond))
 	w.setPhase(Ready, cs.Summary())
 	if newCommit {
 		signal(w.r.applied)
@@ -381,7 +382,7 @@ func (w *worker) failed(inst config.Installation, cs *apply.ChangeSet, err error
 	w.mu.Unlock()
 	w.setPhase(Failed, err.Error())
 	w.r.events.Event(inst.Name, corev1.EventTypeWarning, reason, err.Error())
-	w.r.log.Error("reconcile failed", keyInstallation, inst.Name, keyError, err, keyRetryIn, next.Round(time.Second))
+	w.r.log.Error("reconcile failed", logkey.Installation, inst.Name, logkey.Error, err, logkey.RetryIn, next.Round(time.Second))
 	return next
 }
 
@@ -404,7 +405,7 @@ func (w *worker) held(inst config.Installation, snap source.Snapshot, until time
 	phase := w.status.Phase
 	w.mu.Unlock()
 	if pending {
-		w.setPhase(Held, fmt.Sprintf("commit %s held: %s", short(snap.Commit), msg))
+		w.setPhase(Held, fmt.Sprintf("commit %s held: %s", logkey.ShortSHA(snap.Commit), msg))
 	} else {
 		w.setPhase(phase, msg)
 	}
@@ -450,11 +451,4 @@ func backoff(base, limit time.Duration, failures int) time.Duration {
 		d *= 2
 	}
 	return min(d, limit)
-}
-
-func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
-	}
-	return commit
 }

@@ -17,6 +17,8 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // krustyTurn serialises kustomize builds: krusty keeps process-wide state
@@ -89,12 +91,12 @@ func (r *Renderer) run(ctx context.Context, b *build, dir string) (m resmap.ResM
 	stop := captureWarnings()
 	defer func() {
 		for _, w := range stop() {
-			r.log.Warn("kustomize warning", logKeyFile, b.file, logKeyWarning, b.relative(w))
+			r.log.Warn("kustomize warning", logkey.File, b.file, logkey.Warning, b.relative(w))
 		}
 	}()
 	defer func() {
 		if p := recover(); p != nil {
-			r.log.Debug("kustomize panicked", logKeyFile, b.file, logKeyStack, string(debug.Stack()))
+			r.log.Debug("kustomize panicked", logkey.File, b.file, logkey.Stack, string(debug.Stack()))
 			m, err = nil, &panicError{value: p}
 		}
 	}()

@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // snapshotCacheSize bounds the decoded-object cache of each snapshot's file
@@ -100,7 +102,7 @@ func (c *repoCache) init() error {
 // reset removes a broken cache and starts an empty one; the next fetch
 // fills it again. Snapshots still reading the old one fail from then on.
 func (c *repoCache) reset(cause error) error {
-	c.log.Warn("source cache is corrupt, re-creating it", logKeyCacheDir, c.dir, logKeyErr, cause)
+	c.log.Warn("source cache is corrupt, re-creating it", logkey.CacheDir, c.dir, logkey.Error, cause)
 	c.st = nil
 	if err := os.RemoveAll(c.dir); err != nil {
 		return cacheFailure("remove corrupt repository: %w", err)

@@ -9,6 +9,8 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // fetchedRefs is where FetchRef keeps what it fetched in the cache, so that
@@ -46,7 +48,7 @@ func (p *Poller) FetchRef(ctx context.Context, ref, commit string) (Snapshot, er
 	if err != nil {
 		at := ""
 		if commit != "" {
-			at = " at " + commit[:12]
+			at = " at " + logkey.ShortSHA(commit)
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return Snapshot{}, fmt.Errorf("fetch %s%s from %s: timed out after %s: %w", ref, at, p.url, p.opts.Timeout, err)
@@ -89,7 +91,7 @@ func (p *Poller) fetchRef(ctx context.Context, name plumbing.ReferenceName, comm
 		// The ref moved on since commit was asked for: servers that allow
 		// it (GitHub does) still serve the commit by its SHA.
 		if err := p.fetchSpec(ctx, config.RefSpec(want.String()+":"+local.String())); err != nil {
-			return Snapshot{}, fmt.Errorf("the ref points at %s now and the server does not serve %s by SHA: %w", got.String()[:12], want.String()[:12], err)
+			return Snapshot{}, fmt.Errorf("the ref points at %s now and the server does not serve %s by SHA: %w", logkey.ShortSHA(got.String()), logkey.ShortSHA(want.String()), err)
 		}
 	}
 	snap, ok, err := p.heldSnapshot(want, local, name)

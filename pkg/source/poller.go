@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // Poller follows one ref of one repository. Poll does one round; Run polls
@@ -84,7 +86,7 @@ func NewPoller(opts Options, log *slog.Logger, m *Metrics) (*Poller, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	url := RedactURL(opts.URL)
-	log = log.With(logKeyURL, url, logKeyRef, opts.Ref)
+	log = log.With(logkey.RepoURL, url, logkey.Ref, opts.Ref)
 	cacheDir, err := filepath.Abs(opts.CacheDir)
 	if err != nil {
 		return nil, fmt.Errorf("cache directory %s: %w", opts.CacheDir, err)
@@ -165,7 +167,7 @@ func (p *Poller) recordSuccess(s Snapshot, at time.Time) {
 	if !changed {
 		return
 	}
-	p.log.Info("new snapshot", logKeyCommit, s.Commit, logKeyPrevious, previous)
+	p.log.Info("new snapshot", logkey.Commit, s.Commit, logkey.PreviousCommit, previous)
 	select {
 	case p.updates <- struct{}{}:
 	default:

@@ -12,6 +12,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // wanted is what the remote's ref points at: the object it names (a commit,
@@ -113,7 +115,7 @@ func (p *Poller) fetchSpec(ctx context.Context, spec config.RefSpec) error {
 		return fmt.Errorf("fetch: %w", err)
 	}
 	p.metrics.observeFetch(p.url, p.opts.Ref, time.Since(start))
-	p.log.Debug("fetched", logKeyDuration, time.Since(start))
+	p.log.Debug("fetched", logkey.Duration, time.Since(start))
 	return nil
 }
 

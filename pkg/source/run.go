@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // jitter spreads each wait by up to this fraction either way, so that many
@@ -27,10 +29,10 @@ func (p *Poller) Run(ctx context.Context) error {
 		next := time.Now().Add(delay)
 		p.setNextPoll(next)
 		if err != nil {
-			p.log.Warn("poll failed", logKeyErr, err, logKeyReason, ReasonOf(err),
-				logKeyFailures, st.ConsecutiveFailures, logKeyNextPoll, next)
+			p.log.Warn("poll failed", logkey.Error, err, logkey.Reason, ReasonOf(err),
+				logkey.ConsecutiveFailures, st.ConsecutiveFailures, logkey.NextPoll, next)
 		} else {
-			p.log.Debug("polled", logKeyCommit, st.Commit, logKeyDuration, time.Since(start), logKeyNextPoll, next)
+			p.log.Debug("polled", logkey.Commit, st.Commit, logkey.Duration, time.Since(start), logkey.NextPoll, next)
 		}
 
 		t := time.NewTimer(delay)

@@ -1,8 +1,0 @@
-package render
-
-// Log keys.
-const (
-	logKeyFile    = "file"
-	logKeyWarning = "warning"
-	logKeyStack   = "stack"
-)

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +23,10 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -88,6 +92,43 @@ func TestTarball(t *testing.T) {
 		t.Errorf("gitopsd version = %q, want it to start with %q", out, want)
 	}
 	checkBuildSettings(t, bin)
+}
+
+// TestCranePush pushes the tarball to a registry as crane push does (it
+// reads the tarball and writes it with package remote)
+// (README, "Run it in your cluster") and pulls the same image back.
+func TestCranePush(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gitopsd-image.tar")
+	if err := WriteTarball(path, testTag, built); err != nil {
+		t.Fatal(err)
+	}
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	ref := strings.TrimPrefix(reg.URL, "http://") + "/gitopsd:v1"
+
+	dst, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := tarball.ImageFromPath(path, nil)
+	if err != nil {
+		t.Fatalf("crane push reads %s: %v", path, err)
+	}
+	if err := remote.Write(dst, img); err != nil {
+		t.Fatalf("crane push %s: %v", ref, err)
+	}
+	pulled, err := remote.Image(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := built.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := pulled.Digest(); err != nil || got != want {
+		t.Errorf("pulled %s back (%v), pushed %s", got, err, want)
+	}
+	checkConfig(t, pulled, testOptions())
 }
 
 func repoTags(t *testing.T, path string) []string {

@@ -16,8 +16,8 @@ import (
 )
 
 // TestDeployRunsAFleetWithItsServiceAccount applies deploy/ and runs its two
-// replicas with nothing but the gitopsd ServiceAccount's tokens against a
-// fleet holding a CRD and one of its objects, a ClusterRole and a binding,
+// replicas as in their Pods, with no kubeconfig and nothing but the gitopsd
+// ServiceAccount's tokens, against a fleet holding a CRD and one of its objects, a ClusterRole and a binding,
 // a Namespace and a Deployment.
 func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 	gitHost, repo, head := serveFleet(t, "fleet")
@@ -25,10 +25,7 @@ func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 	if img := pods[0].Spec.Containers[0].Image; img != "registry.example.com/gitopsd:"+version {
 		t.Errorf("the Pods run %s, not the image the overlay names", img)
 	}
-	replicas := []*replica{
-		startReplica(t, &pods[0], serviceAccountKubeconfig(t, &pods[0])),
-		startReplica(t, &pods[1], serviceAccountKubeconfig(t, &pods[1])),
-	}
+	replicas := []*replica{startInPod(t, &pods[0]), startInPod(t, &pods[1])}
 
 	// Everything in the fleet applies.
 	var leader, standby *replica
@@ -71,6 +68,9 @@ func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 		if code := r.ping("another secret"); code != http.StatusUnauthorized {
 			t.Errorf("%s: ping signed with another secret answered %d, want 401", r.pod.Name, code)
 		}
+		if body, err := r.get(r.pod.Annotations["prometheus.io/path"]); err != nil || !strings.Contains(body, "gitopsd_webhook_requests_total") {
+			t.Errorf("%s: scraping the annotated path: %v\n%.300s", r.pod.Name, err, body)
+		}
 	}
 
 	// A push delivered to the standby is applied by the leader within 2 s:
@@ -98,6 +98,8 @@ func TestDeployRunsAFleetWithItsServiceAccount(t *testing.T) {
 			hasEvent(ctx, leader.pod.Name, systemNamespace, "Applied", "ConfigMap", ""),
 		)
 	})
+	// README's step 5 shows both Pods, the Lease and what was applied.
+	readmeCheck(t, "pod/"+leader.pod.Name, "pod/"+standby.pod.Name, "lease.coordination.k8s.io/"+lease, "Applied")
 
 	// Git goes away: a push makes the leader look, and fail; both replicas
 	// stay live and ready. The standby never looks: only the leader polls.

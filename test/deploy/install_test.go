@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,29 +23,41 @@ import (
 // systemNamespace is where deploy/ installs gitopsd.
 const systemNamespace = "gitopsd-system"
 
-// overlay is the kustomization a user writes next to deploy/ (README, "Run
-// it in your cluster"): the image they pushed, their repository, its token
-// and the webhook secret, and one of the optional components. The poll
-// interval is an hour, so that what the tests see after the first poll
-// came by webhook.
-const overlay = `apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-namespace: gitopsd-system
-resources: [%[1]s]
-components: [%[1]s/components/%[5]s]
-images:
-  - {name: ghcr.io/gitopsd/gitopsd, newName: %[2]s, newTag: %[3]s}
-configMapGenerator:
-  - name: gitopsd-config
-    behavior: merge
-    literals:
-      - GITOPSD_REPO=%[4]s
-      - GITOPSD_INTERVAL=1h
-      - GITOPSD_GIT_PASSWORD_FILE=/etc/gitopsd/secrets/git-token
-      - GITOPSD_WEBHOOK_SECRET_FILE=/etc/gitopsd/secrets/webhook-secret
-secretGenerator:
-  - {name: gitopsd-secrets, files: [git-token, webhook-secret]}
-`
+// readme is the project's README, whose "Run it in your cluster" the
+// tests follow.
+const readme = "../../README.md"
+
+// overlay is the kustomization README's step 3 writes next to deploy/,
+// with this test's image, repository and optional component: the image
+// pushed as registry.example.com/gitopsd:VERSION, the repository at repo,
+// polled once an hour so that what the tests see after the first poll
+// came by webhook. base is deploy/ relative to the overlay.
+func overlay(t *testing.T, base, repo, component string) string {
+	t.Helper()
+	data, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s, ok := strings.Cut(string(data), "cat > kustomization.yaml <<'EOF'")
+	if ok {
+		_, s, _ = strings.Cut(s, "\n")
+		s, _, ok = strings.Cut(s, "\nEOF\n")
+	}
+	if !ok {
+		t.Fatal("README has no step 3 writing kustomization.yaml (cat > kustomization.yaml <<'EOF' ... EOF)")
+	}
+	for _, r := range []struct{ old, new string }{
+		{"resources: [../deploy]", "resources: [" + base + "]"},
+		{"newName: registry.example.com/gitopsd, newTag: v1}", "newName: registry.example.com/gitopsd, newTag: " + version + "}"},
+		{"      - GITOPSD_REPO=https://github.com/you/fleet.git\n", "      - GITOPSD_REPO=" + repo + "\n      - GITOPSD_INTERVAL=1h\n"},
+	} {
+		if strings.Count(s, r.old) != 1 {
+			t.Fatalf("README's step 3 no longer holds %q once; the test sets it:\n%s", r.old, s)
+		}
+		s = strings.Replace(s, r.old, r.new, 1)
+	}
+	return s + "\ncomponents: [" + base + "/components/" + component + "]\n"
+}
 
 // webhookSecret is the secret the overlay gives the webhook.
 const webhookSecret = "s3cret-for-the-deploy-test"
@@ -64,7 +77,7 @@ func applyDeploy(t *testing.T, repo, component string) []corev1.Pod {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kustomization := fmt.Sprintf(overlay, filepath.ToSlash(rel), "registry.example.com/gitopsd", version, repo, component)
+	kustomization := overlay(t, filepath.ToSlash(rel), repo, component)
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +119,39 @@ func applyDeploy(t *testing.T, repo, component string) []corev1.Pod {
 	return pods
 }
 
+// readmeCheck runs README's step 5 as written and finds each of want in
+// what it prints.
+func readmeCheck(t *testing.T, want ...string) {
+	t.Helper()
+	data, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s, ok := strings.Cut(string(data), "# 5. Check")
+	_, s, _ = strings.Cut(s, "\n")
+	line, _, _ := strings.Cut(s, "\n")
+	if !ok || !strings.HasPrefix(line, "kubectl ") {
+		t.Fatalf("README has no step 5 of kubectl commands: %q", line)
+	}
+	var out []byte
+	for _, cmd := range strings.Split(line, " && ") {
+		args := strings.Fields(cmd)
+		if args[0] != "kubectl" {
+			t.Fatalf("README's step 5 runs %q, not kubectl", cmd)
+		}
+		b, err := exec.Command(filepath.Join(testenv.BinDir(), "kubectl"), append([]string{"--kubeconfig", env.Kubeconfig}, args[1:]...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("README's step 5: %s: %v\n%s", cmd, err, b)
+		}
+		out = append(out, b...)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("README's step 5 does not show %q:\n%s", w, out)
+		}
+	}
+}
+
 func podReady(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
@@ -127,6 +173,22 @@ func serviceAccountKubeconfig(t *testing.T, pod *corev1.Pod) string {
 // when it is set, and writes a kubeconfig holding it and nothing else.
 func tokenKubeconfig(t *testing.T, pod *corev1.Pod, bound *authenticationv1.BoundObjectReference) string {
 	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: env.Config.Host, CertificateAuthorityData: env.Config.CAData}
+	kc.AuthInfos["gitopsd"] = &clientcmdapi.AuthInfo{Token: podToken(t, pod, bound)}
+	kc.Contexts["gitopsd"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: "gitopsd"}
+	kc.CurrentContext = "gitopsd"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// podToken mints a token of pod's ServiceAccount (TokenRequest), bound to
+// bound when it is set.
+func podToken(t *testing.T, pod *corev1.Pod, bound *authenticationv1.BoundObjectReference) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	expiry := int64(3600)
@@ -135,16 +197,7 @@ func tokenKubeconfig(t *testing.T, pod *corev1.Pod, bound *authenticationv1.Boun
 	if err != nil {
 		t.Fatalf("TokenRequest for ServiceAccount %s/%s: %v", systemNamespace, pod.Spec.ServiceAccountName, err)
 	}
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: env.Config.Host, CertificateAuthorityData: env.Config.CAData}
-	kc.AuthInfos["gitopsd"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	kc.Contexts["gitopsd"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: "gitopsd"}
-	kc.CurrentContext = "gitopsd"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return tok.Status.Token
 }
 
 // eventually polls check until it returns nil, failing the test with its

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -48,14 +49,23 @@ type replica struct {
 // port a free loopback one.
 func startReplica(t *testing.T, pod *corev1.Pod, kubeconfig string) *replica {
 	t.Helper()
+	return start(t, pod, func(r *replica) *exec.Cmd {
+		cmd := exec.Command(gitopsd, r.args()...)
+		cmd.Env = append(r.env(), "GITOPSD_KUBECONFIG="+kubeconfig)
+		return cmd
+	})
+}
+
+// start runs the command that command makes of the replica of pod.
+func start(t *testing.T, pod *corev1.Pod, command func(*replica) *exec.Cmd) *replica {
+	t.Helper()
 	spec := pod.Spec.Containers[0]
 	if len(spec.Command) != 0 {
 		t.Fatalf("container %s sets a command %q; the image's entrypoint is gitopsd", spec.Name, spec.Command)
 	}
 	r := &replica{t: t, pod: pod, spec: spec, addr: freeAddr(t), logs: &syncBuffer{}, done: make(chan struct{})}
 	r.mountVolumes()
-	r.cmd = exec.Command(gitopsd, r.args()...)
-	r.cmd.Env = append(r.env(), "GITOPSD_KUBECONFIG="+kubeconfig)
+	r.cmd = command(r)
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {
@@ -200,6 +210,21 @@ func (r *replica) probe(p *corev1.Probe) int {
 	}
 	res.Body.Close()
 	return res.StatusCode
+}
+
+// get fetches path from the replica's HTTP port and returns the body of
+// a 200 answer.
+func (r *replica) get(path string) (string, error) {
+	res, err := http.Get("http://" + r.addr + path)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err == nil && res.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %s", path, res.Status)
+	}
+	return string(body), err
 }
 
 // errExited ends a wait: a replica that exited does not come back.

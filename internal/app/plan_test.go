@@ -124,7 +124,8 @@ func TestPlanCommand(t *testing.T) {
 // TestDaemonPlansPullRequests runs the daemon with a GitHub token against
 // githubtest: a pull request webhook gets a status in the cluster's own
 // context, linked to the daemon's plan, which /api/v1/plans and gitopsd
-// status show.
+// status show. A fork's pull request, planned with --plan-fork-prs, may
+// use neither Helm nor remote bases though the daemon's own renders may.
 func TestDaemonPlansPullRequests(t *testing.T) {
 	f := newServedFleet(t)
 	gh := githubtest.NewServer(githubtest.Options{})
@@ -135,7 +136,8 @@ func TestDaemonPlansPullRequests(t *testing.T) {
 	d := startDaemon(t, "--repo", f.url, "--interval", "1h", "--cache-dir", filepath.Join(dir, "cache"),
 		"--webhook-secret-file", filepath.Join(dir, "secret"),
 		"--github-token-file", filepath.Join(dir, "token"), "--github-api-url", gh.URL, "--github-repository", gh.Repository(),
-		"--cluster-name", "test", "--external-url", "https://gitopsd.example.com/")
+		"--cluster-name", "test", "--external-url", "https://gitopsd.example.com/",
+		"--plan-fork-prs", "--enable-helm", "--allow-remote-bases")
 	d.waitFor(60*time.Second, "the initial sync", allAt(f.main))
 
 	head := f.commit("change", map[string]string{"web/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {a: b}\n"})
@@ -172,8 +174,34 @@ func TestDaemonPlansPullRequests(t *testing.T) {
 	if one.Head != head || one.State != plancheck.Success || one.Plan == nil || len(one.Plan.Installations) != 1 {
 		t.Errorf("GET /api/v1/plans/1: %+v", one)
 	}
-	if res, err := http.Get("http://" + d.addr + "/api/v1/plans/2"); err != nil || res.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /api/v1/plans/2: %v %v", res.Status, err)
+	if res, err := http.Get("http://" + d.addr + "/api/v1/plans/3"); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /api/v1/plans/3: %v %v", res.Status, err)
+	}
+
+	fork := f.commit("fork", map[string]string{
+		"gitopsd.yaml":              "installations:\n  - name: NS\n    path: web\n    namespace: NS\n  - name: NS-remote\n    path: remote\n    namespace: NS\n",
+		"web/kustomization.yaml":    "resources: [cm.yaml]\nhelmCharts:\n  - {name: app, repo: https://charts.example.com, version: 1.0.0}\n",
+		"remote/kustomization.yaml": "resources:\n  - https://github.com/example/remote//base?ref=v1\n",
+	})
+	if err := f.repo.SetRef("refs/pull/2/head", fork); err != nil {
+		t.Fatal(err)
+	}
+	pr, err = gh.OpenPR(githubtest.PR{HeadRef: "fork", HeadSHA: fork, HeadRepository: "stranger/fleet", BaseRef: "main", BaseSHA: f.main})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.pullRequest(f.url, "opened", pr)
+	if err := pollUntil(30*time.Second, func() bool {
+		list := gh.Statuses(fork)
+		return len(list) > 0 && list[len(list)-1].GetState() != "pending"
+	}); err != nil {
+		t.Fatalf("no status on the fork's head: %v", gh.Statuses(fork))
+	}
+	if st := gh.Statuses(fork); st[len(st)-1].GetState() != "failure" || !strings.Contains(st[len(st)-1].GetDescription(), "helmCharts are not enabled") {
+		t.Errorf("the fork's status: %s %q, want failure: helmCharts are not enabled", st[len(st)-1].GetState(), st[len(st)-1].GetDescription())
+	}
+	if cs := gh.Comments(2); len(cs) != 1 || !strings.Contains(cs[0].GetBody(), "https://github.com/example/remote//base?ref=v1&#34; is not allowed; vendor it into the repository") {
+		t.Errorf("the fork's comment does not refuse the remote base:\n%v", cs)
 	}
 	out, _, code := gitopsd(t, "status", "--server", "http://"+d.addr)
 	if code != 0 || !strings.Contains(out, "pull request plans (gitopsd/plan/test):") ||
@@ -183,7 +211,8 @@ func TestDaemonPlansPullRequests(t *testing.T) {
 }
 
 // TestPlanFlags: a token without a GitHub repository to post to is refused
-// at start, naming the flag; the plan module is a target.
+// at start, naming the flag, and a bad cluster name given as a GITOPSD_*
+// variable too; the plan module is a target.
 func TestPlanFlags(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "token", "t\n")
@@ -191,6 +220,15 @@ func TestPlanFlags(t *testing.T) {
 		"--kubeconfig", env.Kubeconfig, "--http-addr", freeAddr(t), "--cache-dir", dir)
 	if code == 0 || !strings.Contains(stderr, "--github-repository") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	// The same flags as GITOPSD_* variables.
+	t.Setenv("GITOPSD_GITHUB_TOKEN_FILE", filepath.Join(dir, "token"))
+	t.Setenv("GITOPSD_GITHUB_REPOSITORY", "example/fleet")
+	t.Setenv("GITOPSD_CLUSTER_NAME", "prod eu")
+	_, stderr, code = gitopsd(t, "run", "--repo", "https://git.example.com/fleet.git",
+		"--kubeconfig", env.Kubeconfig, "--http-addr", freeAddr(t), "--cache-dir", dir)
+	if code == 0 || !strings.Contains(stderr, `cluster name "prod eu"`) {
+		t.Errorf("from the environment: exit %d, stderr %q", code, stderr)
 	}
 	out, _, _ := gitopsd(t, "run", "-list-targets")
 	if !strings.Contains(out, "plan        runs ") || !strings.Contains(out, "all         runs kube, server, leader, source, plan") {

@@ -34,6 +34,10 @@ type PullRequest struct {
 	// MergeCommitSHA is the commit a merge made; meaningful when Merged.
 	MergeCommitSHA string
 	URL            string
+	// UpdatedAt is when GitHub last changed the pull request (a push, an
+	// edit, a comment), to the second; it orders what webhooks, which
+	// GitHub does not deliver in order, and lists say of it.
+	UpdatedAt time.Time
 }
 
 // Fork reports whether the head branch lives outside the base repository
@@ -59,6 +63,7 @@ func pullRequestFrom(pr *github.PullRequest) PullRequest {
 		Merged:         pr.GetMerged() || pr.MergedAt != nil,
 		MergeCommitSHA: strings.ToLower(pr.GetMergeCommitSHA()),
 		URL:            pr.GetHTMLURL(),
+		UpdatedAt:      pr.GetUpdatedAt().Time,
 	}
 }
 

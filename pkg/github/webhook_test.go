@@ -116,7 +116,7 @@ func prPayload(action, base string, extra map[string]any) []byte {
 		"action": action,
 		"number": 42,
 		"pull_request": map[string]any{
-			"number": 42, "state": "open", "title": "Scale web",
+			"number": 42, "state": "open", "title": "Scale web", "updated_at": "2026-11-30T10:00:00Z",
 			"user": map[string]any{"login": "octocat"},
 			"head": map[string]any{"ref": "change", "sha": sha(42), "repo": map[string]any{"full_name": "Example/Fleet"}},
 			"base": map[string]any{"ref": base, "sha": sha(1), "repo": map[string]any{"full_name": "Example/Fleet"}},
@@ -261,7 +261,8 @@ func TestRouterPassesPullRequest(t *testing.T) {
 		t.Fatalf("planned %v", planned)
 	}
 	want := PullRequest{Number: 42, Title: "Scale web", State: "open", Author: "octocat", HeadSHA: sha(42), HeadRef: "change",
-		HeadRepository: "someone/fleet", BaseRef: "main", BaseSHA: sha(1), BaseRepository: "Example/Fleet"}
+		HeadRepository: "someone/fleet", BaseRef: "main", BaseSHA: sha(1), BaseRepository: "Example/Fleet",
+		UpdatedAt: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)}
 	if planned[0] != want || !planned[0].Fork() {
 		t.Fatalf("planned %+v\nwant    %+v (a fork)", planned[0], want)
 	}

@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -11,7 +12,8 @@ import (
 
 // TestPlanKeepsANamespaceHoldingOthers plans the removal of a Namespace
 // in which another installation has an object: the plan says it would be
-// kept and why, as applying keeps it, and that is no failure.
+// kept and why, as applying keeps it, and that is no failure. Text,
+// Markdown and JSON all say so.
 func TestPlanKeepsANamespaceHoldingOthers(t *testing.T) {
 	f := newFixture(t)
 	t.Cleanup(func() {
@@ -44,5 +46,26 @@ func TestPlanKeepsANamespaceHoldingOthers(t *testing.T) {
 	}
 	if line := "# a: Namespace/" + f.ns + "-team would be kept: still holds ConfigMap "; !strings.Contains(text.String(), line) {
 		t.Errorf("the text plan has no %q:\n%s", line, text.String())
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, p); err != nil {
+		t.Fatal(err)
+	}
+	if line := "- 📌 keep <code>Namespace/" + f.ns + "-team</code>: still holds ConfigMap " + f.ns + "-team/theirs (installation b)"; !strings.Contains(md.String(), line) {
+		t.Errorf("the Markdown plan has no %q:\n%s", line, md.String())
+	}
+	if strings.Contains(md.String(), "create <code>Namespace/") {
+		t.Errorf("the Markdown plan shows the kept Namespace as created:\n%s", md.String())
+	}
+	var js bytes.Buffer
+	if err := WriteJSON(&js, p); err != nil {
+		t.Fatal(err)
+	}
+	var decoded Plan
+	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil {
+		t.Fatal(err)
+	}
+	if kept := objects(installation(t, &decoded, "a"))["Namespace/"+f.ns+"-team"]; kept.Action != Keep || kept.Reason != ns.Reason {
+		t.Errorf("the JSON plan's namespace: %+v, want kept: %s", kept, ns.Reason)
 	}
 }

@@ -43,9 +43,9 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 // Markdown renders the plan for a pull request comment: the summary and a
 // table of the installations first, then what would fail, then per
 // installation a collapsed block per object created or changed (its diff;
-// Secret values masked, keys named) and a line per object deleted. Under
-// opts.Limit, what does not fit is cut at object boundaries and the number
-// of objects not shown is said, with opts.More.
+// Secret values masked, keys named) and a line per object deleted or kept
+// (with why). Under opts.Limit, what does not fit is cut at object
+// boundaries and the number of objects not shown is said, with opts.More.
 func Markdown(p *Plan, opts MarkdownOptions) string {
 	title := opts.Title
 	if title == "" {
@@ -176,7 +176,7 @@ func writeProblems(w *bounded, p *Plan) {
 }
 
 // shownObjects counts the objects that get a block: those created,
-// changed or deleted (refusals are listed with the problems).
+// changed, deleted or kept (refusals are listed with the problems).
 func shownObjects(in *Installation) int {
 	n := 0
 	for _, o := range in.Objects {
@@ -205,7 +205,7 @@ func writeObjects(w *bounded, p *Plan) int {
 				continue
 			}
 			block := objectBlock(o)
-			if o.Action == Delete && !deleting {
+			if (o.Action == Delete || o.Action == Keep) && !deleting {
 				block, deleting = "\n"+block, true
 			}
 			if !w.add(block) {
@@ -219,11 +219,14 @@ func writeObjects(w *bounded, p *Plan) int {
 }
 
 // objectBlock is a collapsed diff for an object created or changed, a list
-// item for one deleted.
+// item for one deleted or kept.
 func objectBlock(o Object) string {
 	key := html.EscapeString(o.Key().String())
-	if o.Action == Delete {
+	switch o.Action {
+	case Delete:
 		return fmt.Sprintf("- 🗑️ delete <code>%s</code>\n", key)
+	case Keep:
+		return fmt.Sprintf("- 📌 keep <code>%s</code>: %s\n", key, inline(o.Reason))
 	}
 	verb := "➕ create"
 	if o.Action == Change {

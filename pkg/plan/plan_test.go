@@ -162,7 +162,8 @@ func TestPlanOfEveryKindOfChange(t *testing.T) {
 		fleetFile: fleet,
 		"web/objects.yaml": configMap("settings", "k: v2") + configMap("same", "a: b") + configMap("new", "a: b") +
 			configMap("frozen", "a: changed") + "immutable: true\n" + configMap("Not_Valid", "a: b") +
-			secret(map[string]string{"password": "second-value", "user": "admin", "token": "added-value"}),
+			secret(map[string]string{"password": "second-value", "user": "admin", "token": "added-value"}) +
+			"---\napiVersion: v1\nkind: Secret\nmetadata: {name: fresh, namespace: NS}\nstringData: {token: fresh-value}\n",
 		"broken/kustomization.yaml": "resources: [missing.yaml]\n",
 		"badyaml/objects.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n",
 	})})
@@ -174,7 +175,7 @@ func TestPlanOfEveryKindOfChange(t *testing.T) {
 	got := objects(web)
 	want := map[string]Action{
 		"ConfigMap/settings": Change, "ConfigMap/new": Create, "ConfigMap/gone": Delete,
-		"ConfigMap/frozen": Refuse, "ConfigMap/Not_Valid": Refuse, "Secret/creds": Change,
+		"ConfigMap/frozen": Refuse, "ConfigMap/Not_Valid": Refuse, "Secret/creds": Change, "Secret/fresh": Create,
 	}
 	for key, action := range want {
 		if got[key].Action != action {
@@ -206,6 +207,9 @@ func TestPlanOfEveryKindOfChange(t *testing.T) {
 	if keys := got["Secret/creds"].SecretKeys; !reflect.DeepEqual(keys, wantKeys) {
 		t.Errorf("Secret keys = %+v, want %+v", keys, wantKeys)
 	}
+	if keys := got["Secret/fresh"].SecretKeys; !reflect.DeepEqual(keys, []SecretKey{{Key: "token", Change: apply.KeyAdded}}) {
+		t.Errorf("the new Secret's keys = %+v, want token added", keys)
+	}
 
 	broken := installation(t, p, "broken")
 	if e := broken.RenderError; e == nil || e.File != "broken/kustomization.yaml" || !strings.Contains(e.Message, "missing.yaml") {
@@ -217,7 +221,7 @@ func TestPlanOfEveryKindOfChange(t *testing.T) {
 	}
 
 	s := p.Summary()
-	if s.String() != "1 to create, 2 to change, 1 to delete, 1 unchanged, 2 refused, 2 render errors" || !s.Failed() || !s.Changes() {
+	if s.String() != "2 to create, 2 to change, 1 to delete, 1 unchanged, 2 refused, 2 render errors" || !s.Failed() || !s.Changes() {
 		t.Errorf("summary: %s", s)
 	}
 
@@ -229,8 +233,8 @@ func TestPlanOfEveryKindOfChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, part := range []string{
-		"❌ **1 to create, 2 to change, 1 to delete, 1 unchanged, 2 refused, 2 render errors** at `c2`.",
-		"| `web` | ❌ 2 refused | 1 | 2 | 1 | 1 |\n",
+		"❌ **2 to create, 2 to change, 1 to delete, 1 unchanged, 2 refused, 2 render errors** at `c2`.",
+		"| `web` | ❌ 2 refused | 2 | 2 | 1 | 1 |\n",
 		"| `broken` | ❌ render error | | | | |\n",
 		"- broken: render error in broken/kustomization.yaml: ",
 		"- web: ConfigMap/" + f.ns + "/frozen refused: the change touches an immutable field",
@@ -247,14 +251,14 @@ func TestPlanOfEveryKindOfChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range []string{
-		"# web: 1 to create, 2 to change, 1 to delete, 1 unchanged, 2 refused\n",
+		"# web: 2 to create, 2 to change, 1 to delete, 1 unchanged, 2 refused\n",
 		"# web: ConfigMap/" + f.ns + "/new would be created\n",
 		"# web: Secret/" + f.ns + "/creds would be changed (Secret keys: old removed, password changed, token added)\n",
 		"# web: ConfigMap/" + f.ns + "/gone would be pruned\n",
 		"# web: ConfigMap/" + f.ns + "/frozen would be refused: ",
 		"# broken: render error: broken/kustomization.yaml: ",
 		"# badyaml: render error: badyaml/objects.yaml:3: ",
-		"# plan of c2: 1 to create, 2 to change, 1 to delete, 1 unchanged, 2 refused, 2 render errors\n",
+		"# plan of c2: 2 to create, 2 to change, 1 to delete, 1 unchanged, 2 refused, 2 render errors\n",
 	} {
 		if !strings.Contains(text.String(), line) {
 			t.Errorf("the text plan has no %q:\n%s", line, text.String())
@@ -276,7 +280,7 @@ func TestPlanOfEveryKindOfChange(t *testing.T) {
               "change": "removed"`) {
 		t.Errorf("the JSON plan does not list the Secret's keys:\n%s", js.String())
 	}
-	for _, value := range []string{"first-value", "second-value", "added-value", "dropped-value", "admin"} {
+	for _, value := range []string{"first-value", "second-value", "added-value", "dropped-value", "admin", "fresh-value"} {
 		for name, out := range map[string]string{"text": text.String(), "JSON": js.String(), "Markdown": md.String()} {
 			if strings.Contains(out, value) || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(value))) {
 				t.Errorf("the %s plan shows the Secret value %q", name, value)

@@ -180,8 +180,8 @@ func (c *Checker) more(number int) string {
 	return fmt.Sprintf("See them all with %s.", cmd)
 }
 
-// planURL is this daemon's page of the pull request's plan, never cut;
-// empty without an external URL.
+// planURL is the page where this daemon shows the pull request's whole
+// plan; empty without an external URL.
 func (c *Checker) planURL(number int) string {
 	if c.opts.ExternalURL == "" {
 		return ""

@@ -63,7 +63,8 @@ type Options struct {
 	// daemons of two clusters report apart.
 	Cluster string
 	// ExternalURL is where this daemon is reachable; statuses link to the
-	// pull request's plan there, and the comment says so.
+	// pull request's plan page there (EXTERNAL_URL/plans/N), and a comment
+	// too long for GitHub points to it.
 	ExternalURL string
 	// PlanForks plans pull requests whose head is in another repository.
 	PlanForks bool

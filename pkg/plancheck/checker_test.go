@@ -11,9 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
+	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/plan"
 	"github.com/gitopsd/gitopsd/pkg/render"
+	gogithub "github.com/google/go-github/v57/github"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 const fleet = `installations:
@@ -38,7 +43,8 @@ func mainFiles() map[string]string {
 // TestOpenedThenSynchronized: a pull request opened gets pending, then
 // success with the counts on its head; the comment names the changed
 // objects and masks the Secret's values. A push to it gets a status on the
-// new head and the same comment, edited.
+// new head and the same comment, edited. The first head's delivery,
+// arriving late, plans nothing.
 func TestOpenedThenSynchronized(t *testing.T) {
 	f := newFixture(t, mainFiles(), nil)
 	pr := f.openPR("change", map[string]string{
@@ -82,6 +88,7 @@ func TestOpenedThenSynchronized(t *testing.T) {
 		}
 	}
 
+	opened := pr
 	pr = f.push(pr.GetNumber(), map[string]string{"web/objects.yaml": configMap("settings", "k: v3") + configMap("old", "a: b") + secret("first-value")})
 	if code := f.deliver("synchronize", pr, webhookSecret); code != http.StatusAccepted {
 		t.Fatalf("webhook answered %d", code)
@@ -108,6 +115,14 @@ func TestOpenedThenSynchronized(t *testing.T) {
 	if p, _ := f.checker.Pull(pr.GetNumber()); p.Plan == nil || p.Plan.Commit != newHead || p.Base != f.main || p.Comment != edited[0].GetHTMLURL() ||
 		p.Description != "0 to create, 1 to change, 0 to delete" || p.Summary == nil || p.Summary.Change != 1 {
 		t.Errorf("status value: %+v", p)
+	}
+
+	// GitHub delivers out of order: the first head's delivery, a second
+	// older than the push, comes last and is not planned.
+	opened.UpdatedAt = &gogithub.Timestamp{Time: pr.GetUpdatedAt().Add(-time.Second)}
+	f.deliver("synchronize", opened, webhookSecret)
+	if p, _ := f.checker.Pull(pr.GetNumber()); p.Head != newHead || p.State != Success {
+		t.Errorf("after a late delivery of the first head: %s %s, want the new head's success", p.Head, p.State)
 	}
 
 	// Closed: forgotten.
@@ -199,6 +214,34 @@ func TestFailures(t *testing.T) {
 	}
 }
 
+// TestClusterUnreachable: when the cluster does not answer, the status is
+// error (gitopsd could not plan), not failure, and says which
+// installation was not planned.
+func TestClusterUnreachable(t *testing.T) {
+	f := newFixture(t, mainFiles(), func(f *fixture, _ *Options, d *Deps) {
+		dead := &rest.Config{Host: "https://127.0.0.1:1", Timeout: 5 * time.Second}
+		client, err := kubernetes.NewForConfig(dead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		manager, err := apply.NewManager(dead, inventory.NewStore(client, f.ns), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := plan.New(plan.Deps{Load: loadConfig, Renderer: render.NewRenderer(render.Options{}, nil), Differ: manager})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Planner = p
+	})
+	pr := f.openPR("change", map[string]string{"db/objects.yaml": configMap("db", "a: changed")}, nil)
+	f.deliver("opened", pr, webhookSecret)
+	st := f.waitStatus(pr.GetHead().GetSHA())
+	if st.GetState() != "error" || !strings.HasPrefix(st.GetDescription(), "db: not planned: ") {
+		t.Errorf("status %s %q, want error: db: not planned", st.GetState(), st.GetDescription())
+	}
+}
+
 // TestSupersededHeadNeverPosted: while the first head's plan is under
 // way, a push brings a second head; the first plan is cancelled and
 // posts nothing after the second head's statuses and comment.
@@ -247,6 +290,39 @@ func TestSupersededHeadNeverPosted(t *testing.T) {
 	}
 }
 
+// TestClosedWhilePlanning: a pull request closed while its plan is under
+// way is forgotten; the plan is cancelled and posts no final status and no
+// comment.
+func TestClosedWhilePlanning(t *testing.T) {
+	var blocking *blockingPlanner
+	f := newFixture(t, mainFiles(), func(_ *fixture, _ *Options, d *Deps) {
+		blocking = &blockingPlanner{Planner: d.Planner, started: make(chan string, 4), release: make(chan struct{})}
+		d.Planner = blocking
+	})
+	pr := f.openPR("change", map[string]string{"db/objects.yaml": configMap("db", "a: changed")}, nil)
+	head := pr.GetHead().GetSHA()
+	f.deliver("opened", pr, webhookSecret)
+	<-blocking.started
+	if err := f.gh.ClosePR(pr.GetNumber()); err != nil {
+		t.Fatal(err)
+	}
+	pr, _ = f.gh.PullRequest(pr.GetNumber())
+	if code := f.deliver("closed", pr, webhookSecret); code != http.StatusAccepted {
+		t.Fatalf("webhook answered %d", code)
+	}
+	eventually(t, 30*time.Second, "the cancelled plan to return", func() bool {
+		f.checker.mu.Lock()
+		defer f.checker.mu.Unlock()
+		return len(f.checker.pulls) == 0
+	})
+	if got := f.states(head); len(got) > 1 || len(got) == 1 && got[0] != "pending" {
+		t.Errorf("statuses of a pull request closed while planning: %v, want at most the pending one", got)
+	}
+	if n := len(f.comments(pr.GetNumber())); n != 0 {
+		t.Errorf("%d comments on a pull request closed while planning", n)
+	}
+}
+
 // blockingPlanner holds the first plan until release is closed, and
 // reports each head it is asked to plan.
 type blockingPlanner struct {
@@ -280,7 +356,7 @@ func TestFiveThousandObjects(t *testing.T) {
 	for i := range n {
 		objects.WriteString(configMap(fmt.Sprintf("cm-%05d", i), "k: v"))
 	}
-	f := newFixture(t, mainFiles(), nil)
+	f := newFixture(t, mainFiles(), func(_ *fixture, o *Options, _ *Deps) { o.ExternalURL = "https://gitopsd.example.com/" })
 	pr := f.openPR("change", map[string]string{
 		"gitopsd.yaml":     fleet + "  - name: big\n    path: big\n    namespace: NS\n",
 		"big/objects.yaml": objects.String(),
@@ -304,8 +380,16 @@ func TestFiveThousandObjects(t *testing.T) {
 		t.Errorf("no summary:\n%s", body[:500])
 	}
 	shown := strings.Count(body, "<details>")
-	if shown == 0 || !strings.Contains(body, fmt.Sprintf("**%d of 5000 objects are not shown**", n-shown)) || !strings.Contains(body, "--ref refs/pull/1/head --base main`") {
-		t.Errorf("the comment does not say how many objects are not shown (%d shown):\n%s", shown, body[len(body)-500:])
+	if shown == 0 || !strings.Contains(body, fmt.Sprintf("**%d of 5000 objects are not shown**", n-shown)) ||
+		!strings.Contains(body, "--ref refs/pull/1/head --base main`, or at https://gitopsd.example.com/plans/1.\n") {
+		t.Errorf("the comment does not say how many objects are not shown (%d shown) and where to see them:\n%s", shown, body[len(body)-500:])
+	}
+	// Cut at an object boundary: the last block shown is whole.
+	if last := body[:strings.LastIndex(body, "\n---\n")]; !strings.HasSuffix(last, "</details>\n") {
+		t.Errorf("the last object is cut:\n%s", last[len(last)-300:])
+	}
+	if st.GetTargetURL() != "https://gitopsd.example.com/plans/1" {
+		t.Errorf("the status links to %q", st.GetTargetURL())
 	}
 }
 
@@ -366,7 +450,7 @@ func TestForks(t *testing.T) {
 		}, fromFork)
 		f.deliver("opened", pr, webhookSecret)
 		st := f.waitStatus(pr.GetHead().GetSHA())
-		if st.GetState() != "failure" || !strings.Contains(st.GetDescription(), "db: render error in db/kustomization.yaml") {
+		if st.GetState() != "failure" || !strings.Contains(st.GetDescription(), `db: render error in db/kustomization.yaml: remote resource "https://github.com/example/remote//base?ref=v1" is not allowed`) {
 			t.Errorf("status %s %q, want the remote base refused", st.GetState(), st.GetDescription())
 		}
 	})

@@ -14,9 +14,11 @@
 // deliveries and plans again when the tracked branch moved. The newest head
 // of a pull request wins: a plan of an older head is cancelled, posts
 // nothing more, and returns before the newer one starts, so nothing of it
-// can land after the newer head's status or comment. Pull requests from
-// forks are left alone unless PlanForks; then they are planned with
-// Deps.ForkPlanner, whose renderer must allow no remote bases or Helm.
+// can land after the newer head's status or comment; a request older than
+// the pull request's last known update (webhooks come in any order) names
+// a superseded head and is dropped. Pull requests from forks are left
+// alone unless PlanForks; then they are planned with Deps.ForkPlanner,
+// whose renderer must allow no remote bases or Helm.
 //
 // pkg/plan stays a value and its renderings, free of GitHub; this package
 // is the service that ties it to GitHub (pkg/github) and Git (pkg/source).

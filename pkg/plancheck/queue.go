@@ -58,7 +58,9 @@ func (c *Checker) Forget(number int) {
 
 // request queues pr unless a plan of its head is queued or running; from
 // a poll (force false), also unless its head was planned against the
-// tracked branch as it is now.
+// tracked branch as it is now. A request older than what is known of the
+// pull request names a head already superseded: GitHub does not deliver
+// webhooks in order, and a list may have started before the last push.
 func (c *Checker) request(pr github.PullRequest, force bool) {
 	base := ""
 	if b, ok := c.deps.Base.Latest(); ok {
@@ -71,9 +73,15 @@ func (c *Checker) request(pr github.PullRequest, force bool) {
 		p = &pull{status: pullOf(pr)}
 		c.pulls[pr.Number] = p
 	}
+	sameHead := p.pr.HeadSHA == pr.HeadSHA
+	if !pr.UpdatedAt.IsZero() && pr.UpdatedAt.Before(p.pr.UpdatedAt) {
+		if !sameHead {
+			return
+		}
+		pr.UpdatedAt = p.pr.UpdatedAt
+	}
 	p.closed = false
 	p.requested = time.Now()
-	sameHead := p.pr.HeadSHA == pr.HeadSHA
 	p.pr = pr
 	switch {
 	case p.running != nil && sameHead && !p.again:

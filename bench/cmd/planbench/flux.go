@@ -10,7 +10,9 @@ import (
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
+	"github.com/go-logr/logr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // FluxDiff is the pull request's last head diffed as `flux diff
@@ -43,6 +45,9 @@ func (b *bench) measureFlux(ctx context.Context) (FluxDiff, error) {
 	if err != nil {
 		return FluxDiff{}, err
 	}
+	// controller-runtime's client logs nothing we read; without a logger
+	// it prints a stack trace to say so.
+	ctrllog.SetLogger(logr.Discard())
 	cfg, requests := testenv.CountRequests(b.env.Config)
 	c, err := client.New(cfg, client.Options{})
 	if err != nil {

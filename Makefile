@@ -55,12 +55,13 @@ screenshots: tools chromium
 cluster: tools
 	go run ./hack/cluster
 
-## bench: measure the apply engine against kubectl, Flux and the limit, drift detection, the daemon at rest, and pull request plan checks; writes bench/RESULTS.md
+## bench: measure the apply engine against kubectl, Flux and the limit, drift detection, the daemon at rest, pull request plan checks, and blue/green cutovers; writes bench/RESULTS.md
 bench: tools
 	cd bench && go run ./cmd/applybench $(BENCH_FLAGS)
 	cd bench && go run ./cmd/driftbench $(DRIFT_BENCH_FLAGS)
 	cd bench && go run ./cmd/steadybench $(STEADY_BENCH_FLAGS)
 	cd bench && go run ./cmd/planbench $(PLAN_BENCH_FLAGS)
+	cd bench && go run ./cmd/cutoverbench $(CUTOVER_BENCH_FLAGS)
 
 ## corpus: compare `gitopsd render` with `kustomize build` $(KUSTOMIZE_VERSION) on the kustomizations in CORPUS=<dir> (kept outside the repository; see its compare.py)
 corpus: build

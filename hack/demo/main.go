@@ -1,8 +1,9 @@
 // Command demo shows gitopsd to a newcomer (`make demo`): it starts the local
 // control plane, turns examples/repo into a Git repository served by git
 // http-backend, runs `gitopsd run` against it, and walks through the initial
-// sync, a pushed commit, drift, and a pull request planned on an in-process
-// GitHub (githubtest), then leaves everything running until Ctrl-C.
+// sync, a pushed commit, drift, a pull request planned on an in-process
+// GitHub (githubtest), and a merged pull request cut over blue/green and
+// rolled back, then leaves everything running until Ctrl-C.
 package main
 
 import (
@@ -147,6 +148,9 @@ func run() error {
 	if err := d.pullRequest(ctx); err != nil {
 		return err
 	}
+	if err := d.cutover(ctx); err != nil {
+		return fmt.Errorf("%w (daemon log: %s)", err, daemon.log)
+	}
 
 	fmt.Printf(`
 Everything keeps running. The status page: http://%s/
@@ -195,7 +199,11 @@ func (d *demo) startDaemon() (*daemonProc, error) {
 	if err := os.WriteFile(token, []byte(d.github.Token()), 0o600); err != nil {
 		return nil, err
 	}
-	args := []string{"run", "--repo", d.repoURL, "--kubeconfig", d.kubeconfig, "--interval", "5s",
+	apiToken := filepath.Join(d.dir, "api-token")
+	if err := os.WriteFile(apiToken, []byte("demo-api-token"), 0o600); err != nil {
+		return nil, err
+	}
+	args := []string{"run", "--repo", d.repoURL, "--api-token-file", apiToken, "--kubeconfig", d.kubeconfig, "--interval", "5s",
 		"--http-addr", d.addr, "--webhook-secret-file", secret, "--cache-dir", filepath.Join(d.dir, "repos"),
 		"--github-token-file", token, "--github-api-url", d.github.URL, "--github-repository", d.github.Repository(),
 		"--external-url", "http://" + d.addr}

@@ -33,14 +33,16 @@ type command struct {
 // commands lists the subcommands; help derives its text from it.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {"print the version, commit and Go version", runVersion},
-		"render":  {"print the rendered objects of a repository's installations", runRender},
-		"diff":    {"show what apply would change, by server-side dry run", runDiff},
-		"plan":    {"show what a commit or pull request would change, as its plan check says", runPlan},
-		"apply":   {"reconcile once: apply, prune, and optionally wait for health", runApply},
-		"run":     {"run the daemon: follow a repository and keep the cluster in step", runRun},
-		"status":  {"show the installations of a running daemon", runStatus},
-		"help":    {"show this help", runHelp},
+		"version":  {"print the version, commit and Go version", runVersion},
+		"render":   {"print the rendered objects of a repository's installations", runRender},
+		"diff":     {"show what apply would change, by server-side dry run", runDiff},
+		"plan":     {"show what a commit or pull request would change, as its plan check says", runPlan},
+		"apply":    {"reconcile once: apply, prune, and optionally wait for health", runApply},
+		"run":      {"run the daemon: follow a repository and keep the cluster in step", runRun},
+		"status":   {"show the installations of a running daemon", runStatus},
+		"promote":  {"release a held blue/green cutover, or try a failed one again", runPromote},
+		"rollback": {"switch a blue/green installation back to its other colour", runRollback},
+		"help":     {"show this help", runHelp},
 	}
 }
 

@@ -41,6 +41,11 @@ func runApply(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	var failures []error
 	err = sel.each(ctx, log, func(inst config.Installation, snap source.Snapshot, set *render.ObjectSet) error {
+		if inst.BlueGreen != nil {
+			// Its colours, cutover state and gate live in the daemon.
+			fmt.Fprintf(out, "%s: skipped: a blue/green installation is applied and cut over by gitopsd run only\n", inst.Name)
+			return nil
+		}
 		opts := applyOptions(inst)
 		opts.DryRun, opts.AllowEmpty = dryRun, isEmpty
 		opts.Prune = opts.Prune && prune

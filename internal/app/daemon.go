@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"sync"
 
 	"github.com/gitopsd/gitopsd/internal/leader"
 	"github.com/gitopsd/gitopsd/internal/modules"
@@ -69,7 +70,14 @@ type daemon struct {
 	reconciler    *reconcile.Reconciler
 	checker       *plancheck.Checker // nil: plan checks are off
 	planContext   string             // the plan checks' commit status context
-	pullRequests  pullRequestForwarder
+	// gh is the GitHub client the plan checks and the cutovers share, built
+	// once by githubClient.
+	gh struct {
+		once   sync.Once
+		client *github.Client
+		err    error
+	}
+	pullRequests pullRequestForwarder
 }
 
 func newDaemon(f *runFlags, log *slog.Logger) *daemon {
@@ -203,6 +211,11 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		stopEvents()
 		return nil, err
 	}
+	cutovers, reporter, token, err := d.cutovers(client)
+	if err != nil {
+		stopEvents()
+		return nil, err
+	}
 	opts := reconcile.DefaultOptions()
 	opts.Source, opts.Name = d.poller.Identity(), d.flags.src.name()
 	opts.MaxBackoff, opts.ShutdownGrace = d.flags.maxBackoff, d.flags.shutdownGrace
@@ -210,7 +223,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	opts.Apply.Protected = d.flags.protected()
 	d.reconciler, err = reconcile.New(reconcile.Deps{
 		Snapshots: d.poller, Renderer: render.NewRenderer(d.flags.src.render, d.log), Applier: manager, Inventories: inventories,
-		Drift: detector, Events: events, Metrics: metrics, Log: d.log, Reachability: reach,
+		Drift: detector, Events: events, Metrics: metrics, Log: d.log, Reachability: reach, Cutovers: cutovers,
 	}, opts)
 	if err != nil {
 		stopEvents()
@@ -219,8 +232,14 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 	if err := web.Register(d.mux, web.Deps{Status: d.status, Plan: d.plan}, web.DefaultOptions()); err != nil {
 		return nil, err
 	}
+	registerCommands(d.mux, d.reconciler, token, d.leading)
 	return modules.ServiceFunc(func(ctx context.Context) error {
 		defer stopEvents()
+		if reporter != nil {
+			done := make(chan struct{})
+			go func() { _ = reporter.Run(ctx); close(done) }()
+			defer func() { <-done }()
+		}
 		return d.reconcile(ctx)
 	}), nil
 }

@@ -89,15 +89,11 @@ func (d *daemon) initPlan(context.Context) (modules.Service, error) {
 		d.log.Info("plan checks off: no --github-token-file or --github-token-env")
 		return nil, nil
 	}
-	gopts, err := d.flags.plan.clientOptions(d.flags.src.repo)
-	if err != nil {
-		return nil, err
-	}
 	opts, err := d.checkOptions()
 	if err != nil {
 		return nil, err
 	}
-	client, err := github.NewClient(gopts, github.Deps{Registerer: d.metrics, Log: d.log})
+	client, err := d.githubClient()
 	if err != nil {
 		return nil, err
 	}

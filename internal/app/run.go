@@ -26,6 +26,7 @@ type runFlags struct {
 	listTargets         bool
 	httpAddr            string
 	webhookSecretFile   string
+	apiTokenFile        string
 	leaderElect         bool
 	leaderElectionID    string
 	leaderElectionNS    string
@@ -50,6 +51,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "address of the HTTP server: the status page (/), /healthz, /readyz, /metrics, /api/v1/installations, POST /hooks/github")
 	fs.DurationVar(&f.src.interval, "interval", time.Minute, "how often to poll the repository")
 	fs.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret; without it the webhook (POST /hooks/github) is off")
+	fs.StringVar(&f.apiTokenFile, "api-token-file", "", "file holding the bearer token that POST /api/v1/installations/NAME/{promote,rollback} require; without it they answer 403")
 	fs.BoolVar(&f.leaderElect, "leader-elect", inCluster(), "hold a Lease so that only one replica applies (default true in a cluster)")
 	fs.StringVar(&f.leaderElectionID, "leader-election-id", "", "name of the Lease (default derived from the repository and ref)")
 	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", envOr("POD_NAMESPACE", inventory.DefaultNamespace), "namespace of the Lease (default $POD_NAMESPACE in a pod)")

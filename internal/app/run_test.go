@@ -79,6 +79,7 @@ func TestDaemonFollowsTheRepository(t *testing.T) {
 
 	// A broken kustomization fails its installation only, and leaves the
 	// last good state running.
+	checkoutKustomization, _ := os.ReadFile(filepath.Join(repo.dir, "apps/checkout/kustomization.yaml"))
 	repo.write("apps/checkout/kustomization.yaml", "resources: [namespace.yaml, deployment-green.yaml, service.yaml]\n")
 	broken := repo.commit("typo")
 	d.push("s3cret", repo.dir, "main", broken)
@@ -106,7 +107,7 @@ func TestDaemonFollowsTheRepository(t *testing.T) {
 	}
 
 	// The next good commit recovers.
-	repo.write("apps/checkout/kustomization.yaml", "resources: [namespace.yaml, deployment-blue.yaml, service.yaml]\n")
+	repo.write("apps/checkout/kustomization.yaml", string(checkoutKustomization))
 	head = repo.commit("fix typo")
 	d.push("s3cret", repo.dir, "main", head)
 	d.waitFor(10*time.Second, "recovery", allAt(head))

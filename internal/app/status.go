@@ -60,6 +60,7 @@ func runStatus(ctx context.Context, args []string, out, errOut io.Writer) error 
 		return fmt.Errorf("read status from %s: %w", serverURL, err)
 	}
 	s.WriteTable(out, time.Now())
+	printBlueGreen(out, s.Installations)
 	return printPlans(ctx, out, strings.TrimRight(serverURL, "/"))
 }
 

@@ -2,8 +2,10 @@ package testenv
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -13,6 +15,22 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// testStagesYAML are kwok Stages that make pods unhealthy on demand (see
+// the labels in the file): an unready colour or a failing Job in a test is
+// real, not simulated.
+//
+//go:embed stages.yaml
+var testStagesYAML []byte
+
+// Labels of the test stages (see stages.yaml).
+const (
+	// LabelUnready set to "true" on a pod keeps it running and not ready;
+	// removing it makes the pod ready.
+	LabelUnready = "gitopsd.test/unready"
+	// LabelFail set to "true" on a pod of a Job makes it fail.
+	LabelFail = "gitopsd.test/fail"
+)
+
 // startControllers adds kube-controller-manager, kube-scheduler and kwok to a
 // running API plane, registers fake nodes, and waits until they are Ready.
 func (e *Env) startControllers(ctx context.Context, binDir string, nodes int) error {
@@ -20,7 +38,9 @@ func (e *Env) startControllers(ctx context.Context, binDir string, nodes int) er
 	kcm, err := e.start("kube-controller-manager", filepath.Join(binDir, "kube-controller-manager"),
 		kubeconfig, "--leader-elect=false", "--secure-port=0",
 		// No token controller: pods on fake nodes mount nothing.
-		"--controllers=*,-serviceaccount-token")
+		"--controllers=*,-serviceaccount-token",
+		// Autoscalers act within a second, not fifteen.
+		"--horizontal-pod-autoscaler-sync-period=1s")
 	if err != nil {
 		return err
 	}
@@ -29,12 +49,16 @@ func (e *Env) startControllers(ctx context.Context, binDir string, nodes int) er
 	if err != nil {
 		return err
 	}
+	testStages := filepath.Join(e.Dir, "kwok-test-stages.yaml")
+	if err := os.WriteFile(testStages, testStagesYAML, 0o644); err != nil {
+		return err
+	}
 	kwok, err := e.start("kwok", filepath.Join(binDir, "kwok"),
 		kubeconfig, "--manage-all-nodes=true",
 		// Without leases, the node lifecycle controller marks the nodes
 		// unknown after a minute and their pods not ready.
 		"--node-lease-duration-seconds=40",
-		"--config="+filepath.Join(binDir, kwokStages))
+		"--config="+filepath.Join(binDir, kwokStages), "--config="+testStages)
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 )
@@ -118,6 +121,70 @@ func TestFullPlaneRollsOutDeployment(t *testing.T) {
 	})
 	if err != nil {
 		t.Error(err)
+	}
+	testStages(t, full, ns.Name)
+}
+
+// testStages checks the test stages: a pod labelled unready runs and is not
+// ready until the label goes; a Job whose pods are labelled to fail fails,
+// another completes.
+func testStages(t *testing.T, full *Env, ns string) {
+	ctx := context.Background()
+	pod := corev1ac.Pod("unready", ns).WithLabels(map[string]string{LabelUnready: "true"}).
+		WithSpec(corev1ac.PodSpec().WithContainers(corev1ac.Container().WithName("c").WithImage("busybox")))
+	if _, err := full.Client.CoreV1().Pods(ns).Apply(ctx, pod, metav1.ApplyOptions{FieldManager: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	ready := func(want corev1.ConditionStatus) func(context.Context) error {
+		return func(ctx context.Context) error {
+			p, err := full.Client.CoreV1().Pods(ns).Get(ctx, "unready", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == want && p.Status.Phase == corev1.PodRunning {
+					return nil
+				}
+			}
+			return fmt.Errorf("pod is %s, conditions %v; want running with Ready=%s", p.Status.Phase, p.Status.Conditions, want)
+		}
+	}
+	if err := poll(ctx, 30*time.Second, "a pod labelled unready to run, not ready", ready(corev1.ConditionFalse)); err != nil {
+		t.Fatal(err)
+	}
+	unlabel := []byte(`{"metadata":{"labels":{"` + LabelUnready + `":null}}}`)
+	if _, err := full.Client.CoreV1().Pods(ns).Patch(ctx, "unready", types.MergePatchType, unlabel, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, 30*time.Second, "the pod to become ready without the label", ready(corev1.ConditionTrue)); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]batchv1.JobConditionType{"fails": batchv1.JobFailed, "completes": batchv1.JobComplete} {
+		labels := map[string]string{}
+		if want == batchv1.JobFailed {
+			labels[LabelFail] = "true"
+		}
+		job := batchv1ac.Job(name, ns).WithSpec(batchv1ac.JobSpec().WithBackoffLimit(0).WithTemplate(corev1ac.PodTemplateSpec().
+			WithLabels(labels).WithSpec(corev1ac.PodSpec().WithRestartPolicy(corev1.RestartPolicyNever).
+			WithContainers(corev1ac.Container().WithName("c").WithImage("busybox")))))
+		if _, err := full.Client.BatchV1().Jobs(ns).Apply(ctx, job, metav1.ApplyOptions{FieldManager: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		err := poll(ctx, 30*time.Second, "Job "+name, func(ctx context.Context) error {
+			j, err := full.Client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			for _, c := range j.Status.Conditions {
+				if c.Type == want && c.Status == corev1.ConditionTrue {
+					return nil
+				}
+			}
+			return fmt.Errorf("conditions %v, want %s", j.Status.Conditions, want)
+		})
+		if err != nil {
+			t.Error(err)
+		}
 	}
 }
 

@@ -61,13 +61,16 @@ func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*Change
 	for _, it := range items {
 		cs.Changes = append(cs.Changes, it.change)
 	}
-	var kept []inventory.Entry
+	kept, gone := keepListed(stale(prev, items), opts.Keep)
+	for _, e := range kept {
+		cs.Changes = append(cs.Changes, Change{Key: e.Key(), Version: e.Version, Action: Skipped, Reason: opts.Keep[e.Key()]})
+	}
 	if opts.Prune {
-		var pruned []Change
-		pruned, kept = m.prune(ctx, req.Installation, stale(prev, items), live, opts)
+		pruned, failed := m.prune(ctx, req.Installation, gone, live, opts)
 		cs.Changes = append(cs.Changes, pruned...)
+		kept = append(kept, failed...)
 	} else {
-		kept = stale(prev, items)
+		kept = append(kept, gone...)
 	}
 	cs.Duration = time.Since(start)
 	for _, c := range cs.Changes {
@@ -80,6 +83,19 @@ func (m *Manager) Apply(ctx context.Context, req Request, opts Options) (*Change
 	}
 	cs.Owned, err = m.saveFinal(ctx, prev, items, kept, req, opts.Prune, cs.Err() == nil)
 	return cs, err
+}
+
+// keepListed splits stale entries into those keep lists, which stay, and
+// the rest.
+func keepListed(entries []inventory.Entry, keep map[render.Key]string) (kept, rest []inventory.Entry) {
+	for _, e := range entries {
+		if _, ok := keep[e.Key()]; ok {
+			kept = append(kept, e)
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	return kept, rest
 }
 
 // applyStage applies the stage's undecided items concurrently. Objects whose

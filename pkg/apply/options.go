@@ -23,6 +23,11 @@ type Options struct {
 	// Hold lists objects whose drift is not corrected now, with the reason
 	// (such as a fight with another writer).
 	Hold map[render.Key]string
+	// Keep lists objects that left Git but must not be pruned yet, with
+	// the reason (such as a ConfigMap that the old colour of a blue/green
+	// installation still uses). They stay in the inventory, skipped, until
+	// an apply that no longer keeps them prunes them.
+	Keep map[render.Key]string
 	// Protected lists objects prune never deletes, whatever the inventory
 	// says, with the reason: what the daemon runs on, such as its
 	// namespace and its leader election Lease. A protected object is

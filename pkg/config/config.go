@@ -51,8 +51,32 @@ type Installation struct {
 	Timeout time.Duration
 	// Ignore lists fields gitopsd neither sets, reports nor corrects.
 	Ignore []IgnoreRule
-	// Windows say when changes may apply; none means always.
+	// Windows say when changes may apply; none means always. For a
+	// blue/green installation they hold the switch of a cutover.
 	Windows schedule.Windows
+	// BlueGreen, when set, runs one Deployment of the installation in two
+	// colours and moves traffic between them by cutovers.
+	BlueGreen *BlueGreen
+}
+
+// BlueGreen is an installation's blueGreen block.
+type BlueGreen struct {
+	// Deployment names the Deployment of the render that runs in two
+	// colours.
+	Deployment string
+	// Services select the live colour; PreviewService, when set, the idle
+	// one.
+	Services       []string
+	PreviewService string
+	// PreCutover, when set, names a Job of the render run before each
+	// switch.
+	PreCutover string
+	// ScaleDownDelay is how long the old colour stays at full size.
+	ScaleDownDelay time.Duration
+	// RequireMergedPR cuts over only commits a merged pull request made.
+	RequireMergedPR bool
+	// AutoPromote switches without waiting for gitopsd promote.
+	AutoPromote bool
 }
 
 // Equal reports whether two installations are configured alike.

@@ -123,6 +123,26 @@ func TestParseErrorsNameFileLineAndField(t *testing.T) {
 			[]string{"gitopsd.yaml:5: installations[0].windows[0].duration: required"}},
 		{"bad window kind", "installations:\n  - name: web\n    path: apps/web\n    windows:\n      - kind: sometimes\n        schedule: \"@daily\"\n        duration: 1h\n",
 			[]string{"gitopsd.yaml:5: installations[0].windows[0].kind"}},
+		{"blueGreen without deployment", "installations:\n  - name: web\n    path: apps/web\n    blueGreen:\n      services: [web]\n",
+			[]string{"gitopsd.yaml:5: installations[0].blueGreen.deployment: required"}},
+		{"blueGreen without services", "installations:\n  - name: web\n    path: apps/web\n    blueGreen:\n      deployment: web\n",
+			[]string{"gitopsd.yaml:5: installations[0].blueGreen.services: required"}},
+		{"blueGreen unknown field", "installations:\n  - name: web\n    path: apps/web\n    blueGreen:\n      deployment: web\n      services: [web]\n      scaledownDelay: 1h\n",
+			[]string{"gitopsd.yaml:7: installations[0].blueGreen.scaledownDelay: unknown field", "scaleDownDelay"}},
+		{"blueGreen bad service", "installations:\n  - name: web\n    path: apps/web\n    blueGreen:\n      deployment: web\n      services:\n        - web\n        - Web_1\n",
+			[]string{"gitopsd.yaml:8: installations[0].blueGreen.services[1]: \"Web_1\" is not a valid Service name"}},
+		{"blueGreen repeated service", "installations:\n  - name: web\n    path: apps/web\n    blueGreen:\n      deployment: web\n      services: [web, web]\n",
+			[]string{"installations[0].blueGreen.services[1]: \"web\" is listed twice"}},
+		{"blueGreen preview among services", "installations:\n  - name: web\n    path: apps/web\n    blueGreen:\n      deployment: web\n      services: [web]\n      previewService: web\n",
+			[]string{"gitopsd.yaml:7: installations[0].blueGreen.previewService: \"web\" is also in services"}},
+		{"blueGreen bad delay", "installations:\n  - name: web\n    path: apps/web\n    blueGreen:\n      deployment: web\n      services: [web]\n      scaleDownDelay: an hour\n",
+			[]string{"gitopsd.yaml:7: installations[0].blueGreen.scaleDownDelay: \"an hour\" is not a duration"}},
+		{"blueGreen bad bool", "installations:\n  - name: web\n    path: apps/web\n    blueGreen:\n      deployment: web\n      services: [web]\n      autoPromote: yes please\n",
+			[]string{"gitopsd.yaml:7: installations[0].blueGreen.autoPromote: want true or false"}},
+		{"blueGreen long job", "installations:\n  - name: web\n    path: apps/web\n    blueGreen:\n      deployment: web\n      services: [web]\n      preCutover: " + strings.Repeat("m", 60) + "\n",
+			[]string{"gitopsd.yaml:7: installations[0].blueGreen.preCutover", "no room for the cutover number"}},
+		{"blueGreen not a mapping", "installations:\n  - name: web\n    path: apps/web\n    blueGreen: true\n",
+			[]string{"gitopsd.yaml:4: installations[0].blueGreen: want a mapping of"}},
 		{"every mistake at once", "installations:\n  - name: web\n    path: ../x\n    interval: soon\n",
 			[]string{"installations[0].path", "installations[0].interval"}},
 	}
@@ -142,6 +162,39 @@ func TestParseErrorsNameFileLineAndField(t *testing.T) {
 				t.Errorf("error %T is not a *config.Error", err)
 			}
 		})
+	}
+}
+
+func TestParseBlueGreen(t *testing.T) {
+	cfg, err := Parse([]byte(`
+installations:
+  - name: web
+    path: apps/web
+    blueGreen:
+      deployment: web
+      services: [web]
+  - name: db
+    path: apps/db
+    blueGreen:
+      deployment: db
+      services: [db, db-admin]
+      previewService: db-preview
+      preCutover: db-migrate
+      scaleDownDelay: 0s
+      requireMergedPR: false
+      autoPromote: false
+`), repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []*BlueGreen{
+		{Deployment: "web", Services: []string{"web"}, ScaleDownDelay: time.Hour, RequireMergedPR: true, AutoPromote: true},
+		{Deployment: "db", Services: []string{"db", "db-admin"}, PreviewService: "db-preview", PreCutover: "db-migrate"},
+	}
+	for i, w := range want {
+		if got := cfg.Installations[i].BlueGreen; !reflect.DeepEqual(got, w) {
+			t.Errorf("installation %d: blueGreen = %+v, want %+v", i, got, w)
+		}
 	}
 }
 
@@ -205,6 +258,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("- 1\n- 2\n"))
 	f.Add([]byte("common: &c [{kind: Deployment, paths: [/spec/replicas]}]\ninstallations:\n  - {name: a, path: apps/web, ignore: *c}\n"))
 	f.Add([]byte("w: &w [{kind: deny, schedule: '@daily', duration: 1h}]\ninstallations:\n  - &i {name: a, path: apps/web, windows: *w}\n  - *i\n"))
+	f.Add([]byte("installations:\n  - {name: a, path: apps/web, blueGreen: {deployment: a, services: [a], previewService: p, scaleDownDelay: 0s}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse(data, repo)
 		if err != nil {
@@ -217,6 +271,9 @@ func FuzzParse(f *testing.F) {
 		for _, inst := range cfg.Installations {
 			if inst.Name == "" || inst.Path == "" || inst.Interval <= 0 || inst.Timeout <= 0 {
 				t.Fatalf("accepted an incomplete installation %+v", inst)
+			}
+			if bg := inst.BlueGreen; bg != nil && (bg.Deployment == "" || len(bg.Services) == 0 || bg.ScaleDownDelay < 0) {
+				t.Fatalf("accepted an incomplete blueGreen block %+v", bg)
 			}
 		}
 	})

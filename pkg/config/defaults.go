@@ -8,4 +8,8 @@ const (
 	DefaultTimeout  = 5 * time.Minute
 	DefaultDrift    = DriftCorrect
 	DefaultPrune    = true
+
+	DefaultScaleDownDelay  = time.Hour
+	DefaultRequireMergedPR = true
+	DefaultAutoPromote     = true
 )

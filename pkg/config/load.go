@@ -23,15 +23,26 @@ type rawConfig struct {
 }
 
 type rawInstallation struct {
-	Name      string      `yaml:"name"`
-	Path      string      `yaml:"path"`
-	Namespace string      `yaml:"namespace"`
-	Prune     *bool       `yaml:"prune"`
-	Drift     string      `yaml:"drift"`
-	Interval  string      `yaml:"interval"`
-	Timeout   string      `yaml:"timeout"`
-	Ignore    []rawIgnore `yaml:"ignore"`
-	Windows   []rawWindow `yaml:"windows"`
+	Name      string        `yaml:"name"`
+	Path      string        `yaml:"path"`
+	Namespace string        `yaml:"namespace"`
+	Prune     *bool         `yaml:"prune"`
+	Drift     string        `yaml:"drift"`
+	Interval  string        `yaml:"interval"`
+	Timeout   string        `yaml:"timeout"`
+	Ignore    []rawIgnore   `yaml:"ignore"`
+	Windows   []rawWindow   `yaml:"windows"`
+	BlueGreen *rawBlueGreen `yaml:"blueGreen"`
+}
+
+type rawBlueGreen struct {
+	Deployment      string   `yaml:"deployment"`
+	Services        []string `yaml:"services"`
+	PreviewService  string   `yaml:"previewService"`
+	PreCutover      string   `yaml:"preCutover"`
+	ScaleDownDelay  string   `yaml:"scaleDownDelay"`
+	RequireMergedPR *bool    `yaml:"requireMergedPR"`
+	AutoPromote     *bool    `yaml:"autoPromote"`
 }
 
 type rawIgnore struct {
@@ -152,6 +163,9 @@ func (v *validator) installation(n *yaml.Node, at string, r rawInstallation, rep
 	inst := defaults(r)
 	inst.Ignore = v.ignoreRules(field(n, "ignore"), at+".ignore", r.Ignore)
 	inst.Windows = v.windows(field(n, "windows"), at+".windows", r.Windows)
+	if r.BlueGreen != nil {
+		inst.BlueGreen = v.blueGreen(field(n, "blueGreen"), at+".blueGreen", *r.BlueGreen)
+	}
 	return inst
 }
 
@@ -205,6 +219,89 @@ func (v *validator) windows(n *yaml.Node, at string, raw []rawWindow) schedule.W
 		ws = append(ws, w)
 	}
 	return ws
+}
+
+// maxJobName leaves room in a Job's name, which its pods carry as a label
+// value of at most 63 characters, for the number of the cutover it runs for.
+const maxJobName = 52
+
+// blueGreen validates a blueGreen block and applies its defaults.
+func (v *validator) blueGreen(n *yaml.Node, at string, r rawBlueGreen) *BlueGreen {
+	check := func(key string, err error) {
+		if err != nil {
+			v.report(orNode(field(n, key), n), at+"."+key, err)
+		}
+	}
+	switch {
+	case r.Deployment == "":
+		check("deployment", errors.New("required; name the Deployment of the render that runs in two colours"))
+	default:
+		check("deployment", validObjectName(r.Deployment, len("-green")))
+	}
+	if len(r.Services) == 0 {
+		check("services", errors.New("required; list the Services whose selector follows the live colour"))
+	}
+	seen := map[string]bool{}
+	for i, name := range r.Services {
+		err := validServiceName(name)
+		if err == nil && seen[name] {
+			err = fmt.Errorf("%q is listed twice", name)
+		}
+		seen[name] = true
+		if err != nil {
+			v.report(orNode(element(field(n, "services"), i), n), fmt.Sprintf("%s.services[%d]", at, i), err)
+		}
+	}
+	if r.PreviewService != "" {
+		err := validServiceName(r.PreviewService)
+		if err == nil && seen[r.PreviewService] {
+			err = fmt.Errorf("%q is also in services; the preview Service selects the idle colour, the others the live one", r.PreviewService)
+		}
+		check("previewService", err)
+	}
+	if r.PreCutover != "" {
+		err := validObjectName(r.PreCutover, 0)
+		if err == nil && len(r.PreCutover) > maxJobName {
+			err = fmt.Errorf("%q is longer than %d characters, which leaves no room for the cutover number gitopsd appends", r.PreCutover, maxJobName)
+		}
+		check("preCutover", err)
+	}
+	bg := &BlueGreen{Deployment: r.Deployment, Services: r.Services, PreviewService: r.PreviewService, PreCutover: r.PreCutover,
+		ScaleDownDelay: DefaultScaleDownDelay, RequireMergedPR: DefaultRequireMergedPR, AutoPromote: DefaultAutoPromote}
+	if r.ScaleDownDelay != "" {
+		d, err := time.ParseDuration(r.ScaleDownDelay)
+		switch {
+		case err != nil:
+			check("scaleDownDelay", fmt.Errorf("%q is not a duration like 30m or 1h", r.ScaleDownDelay))
+		case d < 0:
+			check("scaleDownDelay", fmt.Errorf("%q must not be negative; 0s scales the old colour down at once", r.ScaleDownDelay))
+		default:
+			bg.ScaleDownDelay = d
+		}
+	}
+	if r.RequireMergedPR != nil {
+		bg.RequireMergedPR = *r.RequireMergedPR
+	}
+	if r.AutoPromote != nil {
+		bg.AutoPromote = *r.AutoPromote
+	}
+	return bg
+}
+
+// validObjectName checks a name of a Deployment or Job, which suffix more
+// characters must fit after.
+func validObjectName(name string, suffix int) error {
+	if msgs := validation.IsDNS1123Subdomain(name + strings.Repeat("a", suffix)); len(msgs) > 0 {
+		return fmt.Errorf("%q is not a valid object name: %s", name, strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+func validServiceName(name string) error {
+	if msgs := validation.IsDNS1035Label(name); len(msgs) > 0 {
+		return fmt.Errorf("%q is not a valid Service name: %s", name, strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 func orNode(n, fallback *yaml.Node) *yaml.Node {

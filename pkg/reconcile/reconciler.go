@@ -75,6 +75,9 @@ type Deps struct {
 	Log     *slog.Logger
 	// Reachability, when set, puts API server outages in the status.
 	Reachability *Reachability
+	// Cutovers, when set, drives blue/green installations; without it,
+	// an installation with a blueGreen block fails.
+	Cutovers Cutovers
 }
 
 // Reconciler keeps the cluster in step with the repository.
@@ -88,6 +91,7 @@ type Reconciler struct {
 	metrics     *Metrics
 	log         *slog.Logger
 	reach       *Reachability
+	cutovers    Cutovers // nil: no blue/green installations
 	opts        Options
 
 	mu             sync.Mutex
@@ -120,7 +124,7 @@ func New(deps Deps, opts Options) (*Reconciler, error) {
 	}
 	return &Reconciler{
 		snapshots: deps.Snapshots, renderer: deps.Renderer, applier: deps.Applier, inventories: deps.Inventories,
-		drift: deps.Drift, events: deps.Events, metrics: deps.Metrics, log: deps.Log, reach: deps.Reachability, opts: opts,
+		drift: deps.Drift, events: deps.Events, metrics: deps.Metrics, log: deps.Log, reach: deps.Reachability, cutovers: deps.Cutovers, opts: opts,
 		workers: map[string]*worker{},
 		applied: make(chan struct{}, 1),
 	}, nil
@@ -199,6 +203,13 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}()
 	if r.drift != nil {
 		wg.Go(func() { r.runDrift(ctx) })
+	}
+	if r.cutovers != nil {
+		wg.Go(func() {
+			if err := r.cutovers.Watch(ctx, r.Trigger); err != nil {
+				r.log.Error("watch of coloured Deployments stopped; a failing colour is switched back at the next reconcile", logkey.Error, err)
+			}
+		})
 	}
 	var retry <-chan time.Time // set while a removal waits to be tried again
 	for {

@@ -147,6 +147,12 @@ func (r *Reconciler) remove(ctx context.Context, name string) error {
 	} else {
 		r.log.Info("forgot removed installation; prune was off, so its objects stay", logkey.Installation, name, logkey.Objects, len(inv.Entries))
 	}
+	if r.cutovers != nil {
+		if err := r.cutovers.Forget(ctx, name); err != nil {
+			r.log.Error("cannot delete the cutover state of a removed installation", logkey.Installation, name, logkey.Error, err)
+			return err
+		}
+	}
 	if err := r.inventories.Delete(ctx, name); err != nil {
 		r.log.Error("cannot delete the inventory of a removed installation", logkey.Installation, name, logkey.Error, err)
 		return err

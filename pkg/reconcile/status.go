@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/drift"
 	"github.com/gitopsd/gitopsd/pkg/render"
 )
@@ -75,6 +76,8 @@ type InstallationStatus struct {
 	// DriftProblems say what keeps drift of its objects from being seen:
 	// kinds not watched and failing watches, with their causes.
 	DriftProblems []string `json:"driftProblems,omitempty"`
+	// BlueGreen is a blue/green installation's colours and cutover.
+	BlueGreen *bluegreen.Status `json:"blueGreen,omitempty"`
 }
 
 // DriftStatus is one drifted object.

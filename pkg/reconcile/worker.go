@@ -37,6 +37,7 @@ type worker struct {
 	recalled   bool               // the applied commit was read from the inventory
 	healthy    *uint64            // the drift watch's event count when every object was last seen healthy
 	cancelWait context.CancelFunc // ends the health wait under way, if any
+	command    *command           // an operator's command waiting, if any
 	stopOnce   sync.Once
 }
 
@@ -151,8 +152,14 @@ func (w *worker) reconcile(ctx context.Context, poked bool) time.Duration {
 	w.mu.Unlock()
 	defer cancelWait()
 	if err := w.recall(ctx, inst.Name); err != nil {
+		w.takeCommand().answer("", err)
 		return w.failed(inst, nil, err, 0, poked)
 	}
+	if inst.BlueGreen != nil {
+		// Windows hold only the switch of a cutover: the cutover decides.
+		return w.reconcileBlueGreen(ctx, waitCtx, inst, snap, poked)
+	}
+	w.takeCommand().answer("", fmt.Errorf("installation %s: %w", inst.Name, ErrNotBlueGreen))
 	if ok, until := inst.Windows.Allowed(w.r.opts.Now()); !ok {
 		return w.held(inst, snap, until)
 	}
@@ -180,20 +187,35 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installatio
 	if err != nil {
 		return nil, err
 	}
+	cs, err := w.applySet(ctx, inst, snap, set, nil)
+	if err != nil {
+		return cs, err
+	}
+	return cs, w.waitHealthy(waitCtx, inst, cs)
+}
+
+// applySet applies set, keeping keep from prune, and records the outcome;
+// a failure of any object is the error.
+func (w *worker) applySet(ctx context.Context, inst config.Installation, snap source.Snapshot, set *render.ObjectSet, keep map[render.Key]string) (*apply.ChangeSet, error) {
 	opts := ApplyOptions(w.r.opts.Apply, inst)
+	opts.Keep = keep
 	req := apply.Request{Installation: inst.Name, Namespace: inst.Namespace, Source: w.r.opts.Source, Fleet: w.r.fleetNames(), Commit: snap.Commit, Objects: set}
 	cs, err := w.apply(ctx, req, opts)
 	if err != nil {
 		return cs, err
 	}
 	w.recordApply(cs)
-	if err := cs.Err(); err != nil {
-		return cs, err
-	}
+	return cs, cs.Err()
+}
+
+// waitHealthy waits until the objects of cs are healthy (unless the drift
+// watch says nothing changed since they last were) and records their
+// health; objects deleted and not put back are an error too.
+func (w *worker) waitHealthy(ctx context.Context, inst config.Installation, cs *apply.ChangeSet) error {
 	missing := w.missing(cs)
 	if !w.needsHealthCheck(inst.Name, cs) {
 		w.recordHealth(objectChanges(cs, true, nil))
-		return cs, missing
+		return missing
 	}
 	w.setPhase(Progressing, cs.Summary()+"; waiting for the objects to become healthy")
 	var events uint64
@@ -201,7 +223,7 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installatio
 	if w.r.drift != nil {
 		events, watched = w.r.drift.Watched(inst.Name)
 	}
-	err = w.r.applier.Wait(waitCtx, cs, inst.Timeout)
+	err := w.r.applier.Wait(ctx, cs, inst.Timeout)
 	changes := objectChanges(cs, true, err)
 	w.mu.Lock()
 	w.healthy = nil
@@ -213,7 +235,7 @@ func (w *worker) applyOnce(ctx, waitCtx context.Context, inst config.Installatio
 	if err == nil {
 		err = missing
 	}
-	return cs, err
+	return err
 }
 
 // apply applies with drift detection paused, so that gitopsd's own writes
@@ -350,6 +372,7 @@ func (w *worker) failed(inst config.Installation, cs *apply.ChangeSet, err error
 		notReadyErr *apply.NotReadyError
 		empty       *apply.EmptyRenderError
 		missing     *missingError
+		cutover     *cutoverError
 		reason      = "ApplyFailed"
 		next        time.Duration
 	)
@@ -361,6 +384,8 @@ func (w *worker) failed(inst config.Installation, cs *apply.ChangeSet, err error
 		reason, next = "ObjectsMissing", inst.Interval
 	case errors.As(err, &empty), onlyImmutable(cs):
 		next = inst.Interval
+	case errors.As(err, &cutover):
+		reason, next = "CutoverFailed", inst.Interval
 	case poked && w.failures > 0 && time.Until(w.due) > 0:
 		next = time.Until(w.due)
 	default:

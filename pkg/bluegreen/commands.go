@@ -1,0 +1,116 @@
+package bluegreen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// command does in.Command and records its outcome as the reply; done says
+// the reconcile ends with res.
+func (x *run) command(ctx context.Context) (res Result, done bool) {
+	switch x.in.Command {
+	case Promote:
+		x.reply = x.promote(ctx)
+		return Result{}, false
+	case Rollback:
+		return x.rollback(ctx)
+	}
+	x.reply = fmt.Errorf("unknown command %q", x.in.Command)
+	return Result{}, false
+}
+
+// promote releases a cutover waiting for the gate or for autoPromote, ends
+// the hold of a rollback, or tries a failed cutover again.
+func (x *run) promote(ctx context.Context) error {
+	a := x.st.Attempt
+	switch {
+	case a.Active():
+		if a.Promoted {
+			return nil
+		}
+		a.Promoted = true
+		a.record(a.Step, x.now, "promoted by gitopsd promote")
+		return x.save(ctx)
+	case x.st.RolledBack != nil:
+		x.st.RolledBack, x.promoted = nil, true
+		return nil
+	case a.Failed() && a.Digest == x.r.digest:
+		x.promoted = true
+		return nil
+	}
+	return fmt.Errorf("nothing to promote: no cutover of installation %s waits, and none failed or was rolled back", x.in.Installation)
+}
+
+// rollback stops a cutover under way; after a switch, it switches back to
+// the other colour, scaling it up first if its delay had passed. Either
+// way the installation is held until a commit changes the Deployment.
+func (x *run) rollback(ctx context.Context) (Result, bool) {
+	if a := x.st.Attempt; a.Active() {
+		x.end(a, StepRolledBack, "stopped by gitopsd rollback")
+		x.st.RolledBack = &RolledBack{Digest: a.Digest, Commit: a.Commit, At: x.now}
+		if err := x.save(ctx); err != nil {
+			x.reply = err
+			return x.failed(err), true
+		}
+		if v := x.st.version(x.st.Live.Other()); x.st.Live == "" || v == nil || v.Digest == a.Digest {
+			return x.held(ctx, fmt.Sprintf("cutover #%d stopped by gitopsd rollback; %s still serves", a.Number, x.serving()), time.Time{}), true
+		}
+	}
+	to := x.st.Live.Other()
+	v, live := x.st.version(to), x.st.version(x.st.Live)
+	if x.st.Live == "" || v == nil || v.Digest == live.Digest {
+		x.reply = fmt.Errorf("nothing to roll back to: %s never served another version", ColouredName(x.in.Spec.Deployment, to))
+		return Result{}, false
+	}
+	if v.Replicas == 0 {
+		if err := x.scaleUp(ctx, to); err != nil {
+			x.reply = err
+			return x.failed(err), true
+		}
+	}
+	left := x.st.Live
+	x.st.RolledBack = &RolledBack{Digest: live.Digest, Commit: x.in.Commit, At: x.now}
+	msg := fmt.Sprintf("rolled back by gitopsd rollback: Service(s) switched to %s (commit %s)", to, short(v.Commit))
+	var undone *Attempt // the cutover that made the colour left live
+	if a := x.st.Attempt; a != nil && a.To == left {
+		undone = a
+	}
+	if err := x.switchTo(ctx, to, undone, StepRolledBack, msg); err != nil {
+		x.reply = err
+		return x.failed(err), true
+	}
+	return Result{Outcome: Held, Message: msg, Next: x.nextScaleDown()}, true
+}
+
+// scaleUp brings colour c back to the live colour's size and waits until
+// it is fully available.
+func (x *run) scaleUp(ctx context.Context, c Colour) error {
+	v := x.st.version(c)
+	v.Replicas = x.liveReplicas(ctx)
+	if err := x.save(ctx); err != nil {
+		return err
+	}
+	if err := x.apply(ctx); err != nil {
+		return err
+	}
+	err := x.c.waitAvailable(ctx, x.r.namespace, ColouredName(x.in.Spec.Deployment, c), "", x.in.Timeout)
+	var na *notAvailable
+	if errors.As(err, &na) {
+		v.Replicas = 0
+		if serr := x.save(ctx); serr == nil {
+			_ = x.apply(ctx)
+		}
+		return fmt.Errorf("rollback: %s did not become available again: %s", ColouredName(x.in.Spec.Deployment, c), na.reason)
+	}
+	return err
+}
+
+// serving names the Deployment that serves now.
+func (x *run) serving() string {
+	if x.st.Live == "" {
+		return "the plain Deployment " + x.in.Spec.Deployment
+	}
+	return ColouredName(x.in.Spec.Deployment, x.st.Live)
+}

@@ -108,6 +108,7 @@ func (h *handler) load() error {
 		"kindName":  kindName,
 		"diffLines": diffLines,
 		"planOf":    planOf,
+		"blueGreen": blueGreenOf,
 	}
 	h.pages = map[string]*template.Template{}
 	for _, name := range []string{"fleet", "installation", "plan"} {

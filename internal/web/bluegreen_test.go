@@ -62,6 +62,8 @@ func TestInstallationPageShowsTheCutover(t *testing.T) {
 		`<li class="step step-todo" data-step="Done">Done</li>`,
 		"switching Service checkout to green", "running Job checkout-migrate-4",
 	)
+	_, _, fleet := get(t, srv.URL+"/")
+	mustContain(t, "the fleet page", fleet, `<div class="small live-colour colour-green"><span class="swatch"></span>green live</div>`)
 	_, _, shop := get(t, srv.URL+"/installations/shop")
 	if strings.Contains(shop, `id="bluegreen"`) {
 		t.Error("an installation without blueGreen shows a blue/green section")

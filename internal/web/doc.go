@@ -3,7 +3,8 @@
 // requests' plan checks), read once per request, rendered as JSON
 // (GET /api/v1/installations[/NAME]), as the table of `gitopsd status`
 // (Status.WriteTable) and as HTML pages built with html/template: the
-// fleet (GET /), one installation (GET /installations/NAME) and a pull
+// fleet (GET /), one installation (GET /installations/NAME; a blue/green
+// one with its colours and its cutover's steps and timeline) and a pull
 // request's plan (GET /plans/NUMBER: the plan value GET /api/v1/plans/NUMBER
 // serves, as the pull request's comment shows it but never cut). The pages
 // read fully without JavaScript; with it they fetch themselves every few

@@ -28,9 +28,9 @@ type page struct {
 	// when MissingPull names one that is not known.
 	Pull        *plancheck.Pull
 	MissingPull string
-	// Planning says, on a missing plan's page, whether the daemon plans
+	// PlanChecks says, on a missing plan's page, whether the daemon plans
 	// pull requests at all.
-	Planning bool
+	PlanChecks bool
 
 	repository string // OWNER/NAME when the source is on GitHub
 	drifted    map[string]bool

@@ -20,9 +20,9 @@ func (p *page) forPull(pull *plancheck.Pull) {
 }
 
 // forMissingPull turns p into the page saying there is no plan for
-// number; planning says whether the daemon plans pull requests at all.
-func (p *page) forMissingPull(number string, planning bool) {
-	p.MissingPull, p.Planning = number, planning
+// number; planChecks says whether the daemon plans pull requests at all.
+func (p *page) forMissingPull(number string, planChecks bool) {
+	p.MissingPull, p.PlanChecks = number, planChecks
 	p.Title = "#" + number + " plan · gitopsd"
 }
 

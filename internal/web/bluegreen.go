@@ -70,24 +70,31 @@ func (p *page) CutoverSteps(a *bluegreen.Attempt) []stepView {
 		}
 		v := stepView{Step: s, State: "todo"}
 		switch {
-		case i < reached, i == reached && s == bluegreen.StepDone:
+		case i < reached, i == reached && s == bluegreen.StepDone, i == reached && a.Step == bluegreen.StepRolledBack:
 			v.State = "done"
-		case i == reached && stopped:
+		case i == reached && a.Failed():
 			v.State = "stopped"
+		case i == reached && stopped:
+			v.State = "interrupted"
 		case i == reached:
 			v.State = "current"
 		}
 		out = append(out, v)
 	}
-	if stopped {
-		out = append(out, stepView{Step: a.Step, State: "end"})
+	switch {
+	case a.Failed():
+		out = append(out, stepView{Step: a.Step, State: "failed"})
+	case stopped:
+		out = append(out, stepView{Step: a.Step, State: "halted"})
 	}
 	return out
 }
 
 // stepView is a step of a cutover and where the cutover is with it:
-// done, current, stopped (where it ended badly), todo, or end (how it
-// ended badly).
+// done, current, todo, stopped (where it failed), interrupted (where a
+// newer commit took over); then how it ended when
+// it did not go through: failed (aborted, switched back) or halted
+// (rolled back, superseded: someone or something newer decided).
 type stepView struct {
 	Step  bluegreen.Step
 	State string

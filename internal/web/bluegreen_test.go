@@ -91,9 +91,13 @@ func TestCutoverSteps(t *testing.T) {
 		{"done", bluegreen.Attempt{Step: bluegreen.StepDone, Job: "j"},
 			"Gate:done Rollout:done PreCutover:done Switch:done Keep:done Done:done"},
 		{"aborted in the Job", bluegreen.Attempt{Step: bluegreen.StepAborted, Job: "j", Events: events(bluegreen.StepRollout, bluegreen.StepPreCutover, bluegreen.StepAborted)},
-			"Gate:done Rollout:done PreCutover:stopped Switch:todo Keep:todo Done:todo Aborted:end"},
+			"Gate:done Rollout:done PreCutover:stopped Switch:todo Keep:todo Done:todo Aborted:failed"},
 		{"switched back", bluegreen.Attempt{Step: bluegreen.StepSwitchedBack, Events: events(bluegreen.StepRollout, bluegreen.StepSwitch, bluegreen.StepKeep, bluegreen.StepSwitchedBack)},
-			"Gate:done Rollout:done Switch:done Keep:stopped Done:todo SwitchedBack:end"},
+			"Gate:done Rollout:done Switch:done Keep:stopped Done:todo SwitchedBack:failed"},
+		{"rolled back", bluegreen.Attempt{Step: bluegreen.StepRolledBack, Job: "j", Events: events(bluegreen.StepGate, bluegreen.StepRollout, bluegreen.StepPreCutover, bluegreen.StepSwitch, bluegreen.StepKeep, bluegreen.StepRolledBack)},
+			"Gate:done Rollout:done PreCutover:done Switch:done Keep:done Done:todo RolledBack:halted"},
+		{"superseded", bluegreen.Attempt{Step: bluegreen.StepSuperseded, Events: events(bluegreen.StepRollout, bluegreen.StepSuperseded)},
+			"Gate:done Rollout:interrupted Switch:todo Keep:todo Done:todo Superseded:halted"},
 	} {
 		var got []string
 		for _, s := range (&page{}).CutoverSteps(&tc.a) {

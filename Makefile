@@ -11,6 +11,10 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X github.com/gitopsd/gitopsd/internal/app.version=$(VERSION) \
 	-X github.com/gitopsd/gitopsd/internal/app.commit=$(COMMIT)
 
+# Without kustomize's Go plugin loader the binary maps ~20 MiB less (see
+# internal/image.BuildTags, which the image and the benchmarks use too).
+BUILD_TAGS := kustomize_disable_go_plugin_support
+
 KUSTOMIZE_VERSION := v5.8.1
 KUSTOMIZE := $(CACHE_DIR)/bin/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 
@@ -27,7 +31,7 @@ demo: tools build
 
 ## build: compile bin/gitopsd
 build:
-	go build -ldflags "$(LDFLAGS)" -o bin/gitopsd ./cmd/gitopsd
+	go build -tags "$(BUILD_TAGS)" -ldflags "$(LDFLAGS)" -o bin/gitopsd ./cmd/gitopsd
 
 ## image: build the container image into bin/gitopsd-image.tar without Docker (IMAGE=REPO:TAG names it)
 image:

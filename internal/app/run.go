@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -36,6 +35,7 @@ type runFlags struct {
 	concurrency         int
 	logLevel, logFormat string
 	pprof               bool
+	memoryLimit         string
 	podName             string // $POD_NAME in a pod: the Lease names the holder by it
 	plan                planFlags
 	advertiseAddr       string
@@ -61,6 +61,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.concurrency, "concurrency", 8, "objects applied at once within a stage")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&f.memoryLimit, "memory-limit", memoryAuto, "soft limit of the Go runtime's memory (e.g. 400Mi; none for no limit): the garbage collector works harder near it; auto is 90% of the cgroup's memory limit, or none without one; GOMEMLIMIT overrides it")
 	fs.BoolVar(&f.pprof, "enable-pprof", false, "serve Go's profiles at /debug/pprof/ on the HTTP server")
 	fs.StringVar(&f.advertiseAddr, "advertise-addr", "", "host:port at which the other replicas reach this one's HTTP server, published in the Lease so that a standby forwards webhooks to the leader (default $POD_IP and the port of --http-addr)")
 	f.podName, f.podIP, f.podNamespace = os.Getenv("POD_NAME"), os.Getenv("POD_IP"), os.Getenv("POD_NAMESPACE")
@@ -113,13 +114,16 @@ func runRun(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
-	if os.Getenv("GOGC") == "" {
-		// A daemon holding thousands of rendered objects trades a little
-		// GC work for a third less memory; GOGC and GOMEMLIMIT override.
-		debug.SetGCPercent(50)
+	memory, err := memoryFor(f.memoryLimit, os.Getenv, rootFS())
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
 	}
+	memory.apply()
 	level, _ := parseLevel(f.logLevel)
 	d.log = newLogger(errOut, level, f.logFormat)
+	if memory.Limit > 0 {
+		d.log.Info("go memory limit set", logkey.MemoryLimit, memory.Limit, logkey.Reason, memory.From)
+	}
 	var targets []string
 	for _, t := range strings.Split(f.targets, ",") {
 		targets = append(targets, strings.TrimSpace(t))

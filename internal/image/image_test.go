@@ -272,7 +272,7 @@ func checkBuildSettings(t *testing.T, bin string) {
 	for _, s := range info.Settings {
 		settings[s.Key] = s.Value
 	}
-	for k, want := range map[string]string{"CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": runtime.GOARCH, "-trimpath": "true", "-tags": "timetzdata"} {
+	for k, want := range map[string]string{"CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": runtime.GOARCH, "-trimpath": "true", "-tags": "timetzdata," + BuildTags} {
 		if settings[k] != want {
 			t.Errorf("binary built with %s=%q, want %q", k, settings[k], want)
 		}

@@ -48,7 +48,8 @@ func (e *NotReadyError) Error() string {
 // left unhealthy by an earlier apply is not forgotten. It returns at once
 // with a *NotReadyError when one is Failed, and with the objects still not
 // ready when timeout passes. Each look costs one request per kind (per
-// page of healthPage objects).
+// page of healthPage objects); looks start 250ms apart and space out to
+// healthPollMax while objects stay pending.
 func (m *Manager) Wait(ctx context.Context, cs *ChangeSet, timeout time.Duration) error {
 	if cs.DryRun {
 		return nil
@@ -60,7 +61,7 @@ func (m *Manager) Wait(ctx context.Context, cs *ChangeSet, timeout time.Duration
 		}
 	}
 	var last []NotReady
-	err := poll(ctx, timeout, func() (bool, error) {
+	err := pollBackoff(ctx, timeout, func() (bool, error) {
 		results := m.health(ctx, cs.Installation, pending)
 		last = last[:0]
 		for key, res := range results {
@@ -84,6 +85,35 @@ func (m *Manager) Wait(ctx context.Context, cs *ChangeSet, timeout time.Duration
 	default:
 		slices.SortFunc(last, func(a, b NotReady) int { return strings.Compare(a.Key.String(), b.Key.String()) })
 		return &NotReadyError{Objects: last}
+	}
+}
+
+// healthPollMax is the longest pause between two looks of a health wait.
+// Objects that take long to become healthy (a rollout) are looked at less
+// often: every look lists and decodes whole kinds, and ten installations
+// waiting at once would decode thousands of objects a second.
+const healthPollMax = 2 * time.Second
+
+// pollBackoff calls done at once, then after 250ms, doubling the pause up
+// to healthPollMax, until it returns true or an error, or timeout.
+func pollBackoff(ctx context.Context, timeout time.Duration, done func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	pause := 250 * time.Millisecond
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		}
+		ok, err := done()
+		if ok || err != nil {
+			return err
+		}
+		timer.Reset(pause)
+		pause = min(2*pause, healthPollMax)
 	}
 }
 

@@ -67,3 +67,28 @@ func TestWaitSeesAConfigMapBeingDeleted(t *testing.T) {
 		t.Fatalf("waiting for a ConfigMap held by a finalizer while deleted: %v, want it Terminating", err)
 	}
 }
+
+// TestWaitSpacesOutItsLooks: an object that stays unhealthy (a Deployment
+// whose pods no node takes) is looked at less and less often, so that a
+// long rollout does not list its kind four times a second.
+func TestWaitSpacesOutItsLooks(t *testing.T) {
+	f := newFixture(t)
+	stuck := strings.Replace(deployment, "containers:", "nodeSelector: {nowhere: 'true'}\n      containers:", 1)
+	cs := f.apply(f.objects(stuck), DefaultOptions())
+	f.requests.Reset()
+	err := f.manager.Wait(context.Background(), cs, 4*time.Second)
+	var notReady *NotReadyError
+	if !errors.As(err, &notReady) || notReady.Failed {
+		t.Fatalf("waiting 4s for an unschedulable Deployment: %v, want not ready in time", err)
+	}
+	looks := 0
+	for _, r := range f.requests.Log() {
+		if strings.Contains(r, "/deployments?") {
+			looks++
+		}
+	}
+	// At 0, 0.25, 0.75, 1.75 and 3.75s; a look every 250ms would be 16.
+	if looks < 4 || looks > 6 {
+		t.Errorf("the health wait looked %d times in 4s, want 4 to 6; requests:\n%s", looks, strings.Join(f.requests.Log(), "\n"))
+	}
+}

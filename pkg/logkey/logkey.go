@@ -71,4 +71,8 @@ const (
 	Identity   = "identity"    // this replica's identity in the Lease
 	Leader     = "leader"      // the leading replica's identity
 	LeaderAddr = "leader_addr" // the address the leader is reached at
+
+	// The Go runtime.
+
+	MemoryLimit = "memory_limit" // its soft memory limit, in bytes
 )

@@ -138,7 +138,8 @@ func buildGitopsd(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("find the gitopsd module: %w", err)
 	}
 	bin := filepath.Join(dir, "gitopsd")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gitopsd")
+	// The tags of make build (internal/image.BuildTags).
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "kustomize_disable_go_plugin_support", "-o", bin, "./cmd/gitopsd")
 	cmd.Dir = strings.TrimSpace(string(out))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build gitopsd: %w: %s", err, out)

@@ -45,6 +45,9 @@ type Options struct {
 	// report replaces, and whose apply benchmark section holds Flux's
 	// figures; none when empty.
 	Out string
+	// ProfileDir, when set, receives the daemon's heap profile near its
+	// peak resident set, per size (see profilePeaks).
+	ProfileDir string
 }
 
 // Validate rejects options that cannot run.
@@ -82,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.DurationVar(&o.Window, "window", 3*time.Minute, "how long to count the daemon's requests after it is Ready")
 	fs.DurationVar(&o.SyncTimeout, "sync-timeout", 20*time.Minute, "how long the daemon may take to make every installation Ready")
 	fs.StringVar(&o.Gitopsd, "gitopsd", "", "gitopsd binary to run; default: built from the module")
+	fs.StringVar(&o.ProfileDir, "profile", "", "directory to save the daemon's heap profile near its peak in, per size (the daemon serves pprof; its figures are then not the benchmark's)")
 	fs.StringVar(&o.Out, "out", "RESULTS.md", "Markdown file to write the report to, and to read Flux's figures from; empty for none")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -133,6 +137,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			res, err := Measure(ctx, env, idle, Run{
 				Binary: bin, Dir: workDir, Objects: n, PerInstallation: opts.PerInstallation,
 				Interval: opts.Interval, Window: opts.Window, SyncTimeout: opts.SyncTimeout,
+				ProfileDir: opts.ProfileDir,
 			}, stderr)
 			if err != nil {
 				return err

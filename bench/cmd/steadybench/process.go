@@ -212,7 +212,8 @@ func buildGitopsd(ctx context.Context, dir string) (bin, commit string, err erro
 	}
 	module := strings.TrimSpace(string(out))
 	bin = filepath.Join(dir, "gitopsd")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gitopsd")
+	// The tags of make build (internal/image.BuildTags).
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "kustomize_disable_go_plugin_support", "-o", bin, "./cmd/gitopsd")
 	cmd.Dir = module
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", "", fmt.Errorf("go build gitopsd: %w: %s", err, out)

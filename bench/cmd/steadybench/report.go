@@ -247,7 +247,10 @@ Memory is read from `+"`/proc/<pid>/status`"+`: the peak resident set
 (VmHWM) at Ready, then the peak is reset (`+"`/proc/<pid>/clear_refs`"+`) and
 read again at the end of the window; the whole life's peak is the larger.
 The Go heap and goroutines are the daemon's `+"`/metrics`"+` at the end; RssFile
-is mostly the executable's pages. The daemon runs with its own GOGC and
-no GOMEMLIMIT.
-`, r.Build, r.PerInstallation, settleQuiet, settleTimeout)
+is mostly the executable's pages. The daemon is built as `+"`make build`"+`
+builds it (without kustomize's Go plugin loader) and runs with its own
+memory settings: GOGC 25 and, outside a cgroup with a memory limit, no
+soft memory limit (GOGC and GOMEMLIMIT are not passed on to it). Until
+Ready, the benchmark reads the status API every %s.
+`, r.Build, r.PerInstallation, settleQuiet, settleTimeout, statusEvery)
 }

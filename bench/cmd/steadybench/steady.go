@@ -39,6 +39,8 @@ type Run struct {
 	// Window is how long the daemon is watched at rest.
 	Window      time.Duration
 	SyncTimeout time.Duration
+	// ProfileDir, when set, receives heap profiles near the peak.
+	ProfileDir string
 }
 
 // Result is what one run measured.
@@ -114,13 +116,25 @@ func Measure(ctx context.Context, env, idle *testenv.Env, run Run, progress io.W
 	if err != nil {
 		return res, err
 	}
-	d, err := startDaemon(run.Binary, addr, filepath.Join(dir, "gitopsd.log"),
-		"run", "--repo", fleet.Dir, "--ref", "main", "--kubeconfig", env.Kubeconfig,
-		"--http-addr", addr, "--interval", "1h", "--cache-dir", filepath.Join(dir, "cache"), "--leader-elect=false")
+	args := []string{"run", "--repo", fleet.Dir, "--ref", "main", "--kubeconfig", env.Kubeconfig,
+		"--http-addr", addr, "--interval", "1h", "--cache-dir", filepath.Join(dir, "cache"), "--leader-elect=false"}
+	if run.ProfileDir != "" {
+		args = append(args, "--enable-pprof")
+	}
+	d, err := startDaemon(run.Binary, addr, filepath.Join(dir, "gitopsd.log"), args...)
 	if err != nil {
 		return res, err
 	}
 	defer d.stop()
+	if run.ProfileDir != "" {
+		profileCtx, stopProfiles := context.WithCancel(ctx)
+		profiled := make(chan struct{})
+		go func() {
+			defer close(profiled)
+			d.profilePeaks(profileCtx, run.ProfileDir, run.Objects, progress)
+		}()
+		defer func() { stopProfiles(); <-profiled }()
+	}
 	fmt.Fprintf(progress, "steadybench: %d objects: waiting for %s to be Ready at %.12s\n", run.Objects, plural(res.Installations, "installation"), fleet.Commit)
 	if err := d.sync(ctx, api, before, fleet, run.SyncTimeout, &res); err != nil {
 		return res, fmt.Errorf("%w\n%s", err, d.logTail())

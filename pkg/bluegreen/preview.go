@@ -70,18 +70,19 @@ func (c *Cutover) Preview(ctx context.Context, in Input) (*Preview, error) {
 	x := &run{c: c, in: in, r: r, st: st, now: c.opts.Now(), preview: p}
 	res := x.reconcile(ctx)
 	switch {
-	case p.Objects != nil:
+	case p.Objects != nil: // the first apply was reached
 	case res.Err != nil && !errors.Is(res.Err, errPreviewed):
 		return nil, res.Err
 	default:
 		return nil, fmt.Errorf("installation %s: nothing would be applied: %s", in.Installation, res.Message)
 	}
-	p.describe(in.Spec, before, x.st)
+	p.describe(in.Spec, before, x.st, r.digest)
 	return p, nil
 }
 
-// describe says what moving from state before to after does.
-func (p *Preview) describe(spec Spec, before, after *State) {
+// describe says what moving from state before to after does to a render
+// of the template digest.
+func (p *Preview) describe(spec Spec, before, after *State, digest string) {
 	p.Live = before.Live
 	a, was := after.Attempt, before.Attempt
 	switch {
@@ -116,7 +117,7 @@ func (p *Preview) describe(spec Spec, before, after *State) {
 	case after.RolledBack != nil:
 		p.Change = NoChange
 		p.Message = fmt.Sprintf("held at %s by gitopsd rollback", after.Live)
-	case a.Failed():
+	case a.Failed() && a.Digest == digest:
 		p.Change = NoChange
 		p.Message = fmt.Sprintf("cutover #%d failed (%s); a new commit or gitopsd promote tries again", a.Number, a.Reason)
 	default:

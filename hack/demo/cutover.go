@@ -75,6 +75,7 @@ func (d *demo) cutover(ctx context.Context) error {
 	d.show(d.kubectl, "--kubeconfig", d.kubeconfig, "-n", "checkout", "get", "endpointslices", "-o",
 		`custom-columns=SERVICE:.metadata.labels.kubernetes\.io/service-name,PODS:.endpoints[*].targetRef.name`)
 	d.show(d.gitopsd, "status", "--server", "http://"+d.addr)
+	fmt.Printf("the colours and the cutover's steps on the status page: http://%s/installations/checkout\n", d.addr)
 	if err := d.showCutoverReport(ctx, merge); err != nil {
 		return err
 	}

@@ -65,6 +65,7 @@ func (d *demo) pullRequest(ctx context.Context) error {
 	comments := d.github.Comments(pr.GetNumber())
 	fmt.Printf("\n%d comment on the pull request (#%d, created %s, edited %s): edited in place, not posted again\n",
 		len(comments), comments[0].GetID(), comments[0].GetCreatedAt().Format(time.TimeOnly), comments[0].GetUpdatedAt().Format(time.TimeOnly))
+	fmt.Printf("the whole plan on the status page, where the status and the comment link: http://%s/plans/%d\n", d.addr, pr.GetNumber())
 	d.show(d.gitopsd, "status", "--server", "http://"+d.addr)
 	d.show(d.gitopsd, "plan", "--repo", d.repoURL, "--ref", fmt.Sprintf("refs/pull/%d/head", pr.GetNumber()), "--base", "main",
 		"--kubeconfig", d.kubeconfig, "--cache-dir", filepath.Join(d.dir, "repos"))

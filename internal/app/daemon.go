@@ -69,6 +69,7 @@ type daemon struct {
 	elector       *leader.Elector // nil: leader election is off
 	reconciler    *reconcile.Reconciler
 	checker       *plancheck.Checker // nil: plan checks are off
+	planContext   string             // the plan checks' commit status context
 	// gh is the GitHub client the plan checks and the cutovers share, built
 	// once by githubClient.
 	gh struct {
@@ -228,7 +229,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		stopEvents()
 		return nil, err
 	}
-	if err := web.Register(d.mux, d.status, web.DefaultOptions()); err != nil {
+	if err := web.Register(d.mux, web.Deps{Status: d.status, Plan: d.plan}, web.DefaultOptions()); err != nil {
 		return nil, err
 	}
 	registerCommands(d.mux, d.reconciler, token, d.leading)

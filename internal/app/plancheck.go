@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/internal/modules"
+	"github.com/gitopsd/gitopsd/internal/web"
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/github"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
@@ -123,7 +124,7 @@ func (d *daemon) initPlan(context.Context) (modules.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.checker = checker
+	d.checker, d.planContext = checker, opts.StatusContext()
 	d.pullRequests.to.Store(checker)
 	d.mux.Handle("GET /api/v1/plans", plansHandler(checker, opts.StatusContext()))
 	d.mux.Handle("GET /api/v1/plans/{number}", planHandler(checker))
@@ -162,18 +163,11 @@ func (f *pullRequestForwarder) Forget(number int) {
 	}
 }
 
-// plansResponse is the body of GET /api/v1/plans.
-type plansResponse struct {
-	// Context is the commit status context the plans are posted under.
-	Context string           `json:"context"`
-	Pulls   []plancheck.Pull `json:"pulls"`
-}
-
 // plansHandler serves GET /api/v1/plans: the open pull requests and their
 // checks, without the plans.
 func plansHandler(c *plancheck.Checker, context string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, plansResponse{Context: context, Pulls: c.Pulls()})
+		writeJSON(w, http.StatusOK, web.PullRequests{Context: context, Pulls: c.Pulls()})
 	})
 }
 
@@ -211,7 +205,7 @@ func printPlans(ctx context.Context, out io.Writer, serverURL string) error {
 	case code != http.StatusOK:
 		return fmt.Errorf("GET %s/api/v1/plans: %d: %s", serverURL, code, strings.TrimSpace(string(body)))
 	}
-	var resp plansResponse
+	var resp web.PullRequests
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return fmt.Errorf("read plans from %s: %w", serverURL, err)
 	}

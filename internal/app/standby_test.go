@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/web"
 	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
 )
 
@@ -156,7 +157,7 @@ func TestPullRequestToTheStandbyReachesTheLeader(t *testing.T) {
 		t.Errorf("status %q, want %q", final, want)
 	}
 
-	var onLeader, onStandby plansResponse
+	var onLeader, onStandby web.PullRequests
 	getJSON(t, "http://"+leader.addr+"/api/v1/plans", &onLeader)
 	getJSON(t, "http://"+standby.addr+"/api/v1/plans", &onStandby)
 	if len(onLeader.Pulls) != 1 || onLeader.Pulls[0].Head != head {

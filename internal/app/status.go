@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/internal/web"
 	"github.com/gitopsd/gitopsd/pkg/logkey"
+	"github.com/gitopsd/gitopsd/pkg/plancheck"
 )
 
 // status is the daemon's state now, which internal/web serves as JSON and
@@ -20,7 +21,19 @@ func (d *daemon) status() web.Status {
 	if d.poller != nil {
 		s.Source = web.NewSourceStatus(d.poller.Status())
 	}
+	if d.checker != nil {
+		s.PullRequests = &web.PullRequests{Context: d.planContext, Pulls: d.checker.Pulls()}
+	}
 	return s
+}
+
+// plan is an open pull request's plan check with its plan, for its page;
+// none when plan checks are off.
+func (d *daemon) plan(number int) (plancheck.Pull, bool) {
+	if d.checker == nil {
+		return plancheck.Pull{}, false
+	}
+	return d.checker.Pull(number)
 }
 
 func runStatus(ctx context.Context, args []string, out, errOut io.Writer) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/gitopsd/gitopsd/internal/web"
+	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -21,8 +22,9 @@ var update = flag.Bool("update", false, "write the browser test's screenshots to
 
 // TestStatusPageInBrowser opens the fleet page in headless Chromium, sees
 // a commit that breaks an installation reach the open page without a
-// reload, and takes screenshots at a desktop and a phone width (kept with
-// -artifacts; written to docs/ with -update).
+// reload, opens a diff on a pull request's plan page and sees it stay
+// open while the page refreshes, and takes screenshots at a desktop and a
+// phone width (kept with -artifacts; written to docs/ with -update).
 func TestStatusPageInBrowser(t *testing.T) {
 	browser := newBrowser(t)
 	ctx := context.Background()
@@ -50,7 +52,13 @@ func TestStatusPageInBrowser(t *testing.T) {
 		"apps/reports/namespace.yaml":            namespace("reports"),
 		"apps/reports/config.yaml":               configMap("reports-config", "schedule: nightly"),
 	})
-	d := startDaemon(t, repo.url)
+	gh := githubtest.NewServer(githubtest.Options{})
+	t.Cleanup(gh.Close)
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte(gh.Token()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, repo.url, "--github-token-file", token, "--github-api-url", gh.URL, "--github-repository", gh.Repository())
 	phases := func(want map[string]reconcile.Phase) func(web.Status) bool {
 		return func(s web.Status) bool {
 			for name, phase := range want {
@@ -103,17 +111,50 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Errorf("the live indicator reads %q", live)
 	}
 
+	// A pull request's plan: its page lists the objects; a diff opened
+	// stays open while the page keeps itself current.
+	main := git(t, repo.work, "rev-parse", "HEAD")
+	head := repo.pullRequest(1, "theme", map[string]string{
+		"apps/frontend/kustomization.yaml": "namespace: frontend\nresources: [namespace.yaml, config.yaml, service.yaml, account.yaml, session.yaml]\n",
+		"apps/frontend/config.yaml":        configMap("frontend-config", "theme: light\n  banner: \"Summer sale\""),
+		"apps/frontend/session.yaml":       "apiVersion: v1\nkind: Secret\nmetadata:\n  name: session-key\nstringData:\n  key: not-on-the-page\n",
+	})
+	if _, err := gh.OpenPR(githubtest.PR{Number: 1, Title: "Frontend: light theme and a sale banner", HeadRef: "theme", HeadSHA: head, BaseRef: "main", BaseSHA: main, Author: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	plan := d.url + "/plans/1"
+	do(t, browser, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(plan))
+	// Main does not render payments: the plan says so beside frontend's
+	// changes.
+	run(t, browser, chromedp.Poll[bool](`document.querySelector('h1 [data-state="failure"]') !== null`, chromedp.WithPollingTimeout(50*time.Second)))
+	if text := run(t, browser, chromedp.Text(chromedp.CSS(`tr[data-plan="payments"]`))); !strings.Contains(text, "render error") {
+		t.Errorf("payments' row of the plan reads %q", text)
+	}
+	diff := `details[data-object="ConfigMap/frontend/frontend-config"]`
+	do(t, browser, chromedp.Click(chromedp.CSS(diff+" > summary")), chromedp.WaitVisible(chromedp.CSS(diff+" pre.diff")))
+	stamp := run(t, browser, chromedp.Text(chromedp.CSS(".stamp time")))
+	run(t, browser, chromedp.Poll[bool](fmt.Sprintf(`document.querySelector('.stamp time').textContent !== %q`, stamp), chromedp.WithPollingTimeout(10*time.Second)))
+	if !run(t, browser, chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector('%s').open`, diff))) {
+		t.Error("the opened diff closed when the page refreshed itself")
+	}
+	if text := run(t, browser, chromedp.Text(chromedp.CSS(diff+" pre.diff"))); !strings.Contains(text, "+  banner: Summer sale") {
+		t.Errorf("the diff reads %q", text)
+	}
+
+	openDiff := chromedp.Click(chromedp.CSS(diff + " > summary"))
 	shots := map[string][]byte{
 		"status-page.png":                    screenshot(t, browser, 1280, d.url+"/"),
 		"status-page-phone.png":              screenshot(t, browser, 390, d.url+"/"),
 		"status-page-installation.png":       screenshot(t, browser, 1280, d.url+"/installations/frontend"),
 		"status-page-installation-phone.png": screenshot(t, browser, 390, d.url+"/installations/frontend"),
+		"status-page-plan.png":               screenshot(t, browser, 1280, plan, openDiff),
+		"status-page-plan-phone.png":         screenshot(t, browser, 390, plan, openDiff),
 	}
 	for name, png := range shots {
 		if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if *update && name != "status-page-installation-phone.png" {
+		if *update && (!strings.HasSuffix(name, "-phone.png") || name == "status-page-phone.png") {
 			if err := os.WriteFile(filepath.Join("..", "..", "docs", name), png, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -122,11 +163,11 @@ func TestStatusPageInBrowser(t *testing.T) {
 	t.Logf("screenshots in %s", t.ArtifactDir())
 }
 
-// screenshot loads url at width px, checks that nothing sticks out
-// sideways, and captures the whole page as PNG.
-func screenshot(t *testing.T, browser context.Context, width int64, url string) []byte {
+// screenshot loads url at width px, takes the steps, checks that nothing
+// sticks out sideways, and captures the whole page as PNG.
+func screenshot(t *testing.T, browser context.Context, width int64, url string, steps ...chromedp.Action[chromedp.Void]) []byte {
 	t.Helper()
-	do(t, browser, chromedp.EmulateViewport(width, 600), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#content`)))
+	do(t, browser, append([]chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(width, 600), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#content`))}, steps...)...)
 	if got := run(t, browser, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); got > width {
 		t.Errorf("%s at %dpx is %dpx wide: it scrolls sideways", url, width, got)
 	}

@@ -37,12 +37,13 @@ type daemon struct {
 }
 
 // startDaemon runs the daemon against the test plane, polling repo every
-// second, and stops it when the test ends.
-func startDaemon(t *testing.T, repo string) *daemon {
+// second, with more flags, and stops it when the test ends.
+func startDaemon(t *testing.T, repo string, flags ...string) *daemon {
 	t.Helper()
 	addr := freeAddr(t)
 	args := []string{"run", "--repo", repo, "--interval", "1s", "--http-addr", addr, "--kubeconfig", env.Kubeconfig,
-		"--cache-dir", t.TempDir(), "--leader-elect=false", "--log-level", "debug"}
+		"--cache-dir", t.TempDir(), "--leader-elect=false", "--log-level", "debug", "--external-url", "http://" + addr}
+	args = append(args, flags...)
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{t: t, url: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
 	go func() { d.done <- app.Main(ctx, args, d.logs, d.logs) }()
@@ -196,6 +197,27 @@ func (r *gitRepo) commit(msg string, files map[string]string) string {
 	git(r.t, r.work, "add", "-A")
 	git(r.t, r.work, "commit", "--quiet", "--allow-empty", "-m", msg)
 	git(r.t, r.work, "push", "--quiet", "origin", "HEAD")
+	return git(r.t, r.work, "rev-parse", "HEAD")
+}
+
+// pullRequest commits files on branch, made afresh from main, and points refs/pull/NUMBER/head at it, as GitHub does; the clone goes back
+// to main. It returns the commit.
+func (r *gitRepo) pullRequest(number int, branch string, files map[string]string) string {
+	r.t.Helper()
+	git(r.t, r.work, "checkout", "--quiet", "-B", branch)
+	defer git(r.t, r.work, "checkout", "--quiet", "main")
+	for name, data := range files {
+		path := filepath.Join(r.work, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	git(r.t, r.work, "add", "-A")
+	git(r.t, r.work, "commit", "--quiet", "-m", branch)
+	git(r.t, r.work, "push", "--quiet", "--force", "origin", fmt.Sprintf("HEAD:refs/pull/%d/head", number))
 	return git(r.t, r.work, "rev-parse", "HEAD")
 }
 

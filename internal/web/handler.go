@@ -11,8 +11,11 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/plancheck"
 )
 
 //go:embed templates static
@@ -35,30 +38,42 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// Deps are what the pages show.
+type Deps struct {
+	// Status is the daemon's state now; it is called once per request.
+	Status func() Status
+	// Plan returns an open pull request's plan check with its plan, the
+	// value GET /api/v1/plans/NUMBER serves; nil when the daemon does not
+	// plan pull requests.
+	Plan func(number int) (plancheck.Pull, bool)
+}
+
 // handler serves one status value as JSON and as HTML.
 type handler struct {
 	status func() Status
+	plan   func(number int) (plancheck.Pull, bool)
 	opts   Options
 	pages  map[string]*template.Template
 	assets map[string]string // file name → its URL with a content hash
 }
 
 // Register adds the status routes to mux: the pages (GET /,
-// /installations/NAME), their assets (/static/), and the JSON API
-// (/api/v1/installations[/NAME]). status is called once per request.
-func Register(mux *http.ServeMux, status func() Status, opts Options) error {
+// /installations/NAME, /plans/NUMBER), their assets (/static/), and the
+// JSON API (/api/v1/installations[/NAME]).
+func Register(mux *http.ServeMux, deps Deps, opts Options) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
-	if status == nil {
+	if deps.Status == nil {
 		return errors.New("web: a status function is required")
 	}
-	h := &handler{status: status, opts: opts}
+	h := &handler{status: deps.Status, plan: deps.Plan, opts: opts}
 	if err := h.load(); err != nil {
 		return err
 	}
 	mux.HandleFunc("GET /{$}", h.fleet)
 	mux.HandleFunc("GET /installations/{name}", h.installation)
+	mux.HandleFunc("GET /plans/{number}", h.pullRequest)
 	mux.HandleFunc("GET /api/v1/installations", h.statusJSON)
 	mux.HandleFunc("GET /api/v1/installations/{name}", h.installationJSON)
 	static, _ := fs.Sub(files, "static")
@@ -89,11 +104,14 @@ func (h *handler) load() error {
 			}
 			return "", fmt.Errorf("no asset %q", name)
 		},
-		"lower":    strings.ToLower,
-		"kindName": kindName,
+		"lower":     strings.ToLower,
+		"kindName":  kindName,
+		"diffLines": diffLines,
+		"planOf":    planOf,
+		"blueGreen": blueGreenOf,
 	}
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"fleet", "installation"} {
+	for _, name := range []string{"fleet", "installation", "plan"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("web: parse %s page: %w", name, err)
@@ -117,6 +135,23 @@ func (h *handler) installation(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusNotFound
 	}
 	h.render(w, code, "installation", p)
+}
+
+// pullRequest serves the page of an open pull request's plan check: its
+// whole plan, however long.
+func (h *handler) pullRequest(w http.ResponseWriter, r *http.Request) {
+	s := h.status()
+	p := newPage(&s, time.Now(), h.opts.Refresh)
+	number, err := strconv.Atoi(r.PathValue("number"))
+	if err == nil && number > 0 && h.plan != nil {
+		if pull, ok := h.plan(number); ok {
+			p.forPull(&pull)
+			h.render(w, http.StatusOK, "plan", p)
+			return
+		}
+	}
+	p.forMissingPull(r.PathValue("number"), h.plan != nil)
+	h.render(w, http.StatusNotFound, "plan", p)
 }
 
 // render writes a page, or a plain error should the template fail: a

@@ -3,11 +3,13 @@ package web
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/github"
+	"github.com/gitopsd/gitopsd/pkg/plancheck"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 )
 
@@ -22,6 +24,13 @@ type page struct {
 	// the fleet page and when Missing names one that does not exist.
 	Installation *reconcile.InstallationStatus
 	Missing      string
+	// Pull is the pull request of a plan's page; nil on other pages and
+	// when MissingPull names one that is not known.
+	Pull        *plancheck.Pull
+	MissingPull string
+	// PlanChecks says, on a missing plan's page, whether the daemon plans
+	// pull requests at all.
+	PlanChecks bool
 
 	repository string // OWNER/NAME when the source is on GitHub
 	drifted    map[string]bool
@@ -90,8 +99,11 @@ type commit struct{ Full, Short, URL string }
 
 // JSONURL is the API twin of the page.
 func (p *page) JSONURL() string {
-	if p.Installation != nil {
+	switch {
+	case p.Installation != nil:
 		return "/api/v1/installations/" + url.PathEscape(p.Installation.Name)
+	case p.Pull != nil:
+		return "/api/v1/plans/" + strconv.Itoa(p.Pull.Number)
 	}
 	return "/api/v1/installations"
 }

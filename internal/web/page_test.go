@@ -45,7 +45,7 @@ func sampleStatus(now time.Time) Status {
 func serve(t *testing.T, s Status) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
-	if err := Register(mux, func() Status { return s }, DefaultOptions()); err != nil {
+	if err := Register(mux, Deps{Status: func() Status { return s }}, DefaultOptions()); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(mux)

@@ -3,6 +3,7 @@ package web
 import (
 	"time"
 
+	"github.com/gitopsd/gitopsd/pkg/plancheck"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	"github.com/gitopsd/gitopsd/pkg/source"
 )
@@ -14,6 +15,17 @@ type Status struct {
 	Leading bool          `json:"leading"`
 	Source  *SourceStatus `json:"source,omitempty"`
 	reconcile.Status
+	// PullRequests are the plan checks of open pull requests; nil when
+	// the daemon does not plan them.
+	PullRequests *PullRequests `json:"pullRequests,omitempty"`
+}
+
+// PullRequests are the open pull requests and their plan checks, without
+// the plans: the body of GET /api/v1/plans.
+type PullRequests struct {
+	// Context is the commit status context the checks are posted under.
+	Context string           `json:"context"`
+	Pulls   []plancheck.Pull `json:"pulls"`
 }
 
 // SourceStatus is the repository the daemon follows, and how its polls go.

@@ -16,6 +16,15 @@
     text.textContent = words;
   }
 
+  // A block the reader opened (an object's diff) stays open in the new
+  // content.
+  function keepOpen(content) {
+    document.querySelectorAll("#content details[open][id]").forEach(function (d) {
+      var same = content.querySelector("#" + CSS.escape(d.id));
+      if (same) same.open = true;
+    });
+  }
+
   function refresh() {
     if (busy || document.hidden) return;
     busy = true;
@@ -25,6 +34,7 @@
           var next = new DOMParser().parseFromString(html, "text/html");
           var content = next.getElementById("content");
           if (!content) throw new Error("HTTP " + res.status);
+          keepOpen(content);
           document.getElementById("content").replaceChildren.apply(
             document.getElementById("content"), Array.from(content.childNodes));
           document.title = next.title;

@@ -28,20 +28,15 @@ func newFlagSet(name, usage string, errOut io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// envExample is a GITOPSD_* variable the flag set has, for its usage text.
+// envExample is a GITOPSD_* variable the flag set has, for its usage text:
+// every command has one of these flags.
 func envExample(fs *flag.FlagSet) string {
-	for _, name := range []string{"kubeconfig", "server", "repo"} {
+	for _, name := range []string{"kubeconfig", "server"} {
 		if fs.Lookup(name) != nil {
 			return envName(name)
 		}
 	}
-	example := "GITOPSD_<FLAG>"
-	fs.VisitAll(func(f *flag.Flag) {
-		if example == "GITOPSD_<FLAG>" {
-			example = envName(f.Name)
-		}
-	})
-	return example
+	return envName("repo")
 }
 
 // envName is the environment variable of a flag: GITOPSD_CACHE_DIR for

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/config"
+	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 )
@@ -35,20 +37,20 @@ func runApply(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	log := cliLogger(errOut)
-	m, err := kube.manager(log)
+	m, cutover, err := kube.manager(log)
 	if err != nil {
 		return err
 	}
 	var failures []error
 	err = sel.each(ctx, log, func(inst config.Installation, snap source.Snapshot, set *render.ObjectSet) error {
-		if inst.BlueGreen != nil {
-			// Its colours, cutover state and gate live in the daemon.
-			fmt.Fprintf(out, "%s: skipped: a blue/green installation is applied and cut over by gitopsd run only\n", inst.Name)
-			return nil
-		}
 		opts := applyOptions(inst)
 		opts.DryRun, opts.AllowEmpty = dryRun, isEmpty
 		opts.Prune = opts.Prune && prune
+		if inst.BlueGreen != nil {
+			a := &cliApplier{m: m, req: applyRequest(inst, snap, set), opts: opts, wait: wait, timeout: cmp.Or(timeout, inst.Timeout)}
+			failures = append(failures, a.blueGreen(ctx, out, cutover, inst))
+			return nil
+		}
 		cs, err := m.Apply(ctx, applyRequest(inst, snap, set), opts)
 		if err != nil {
 			return fmt.Errorf("installation %s: %w", inst.Name, err)
@@ -68,6 +70,75 @@ func runApply(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return &ExitError{Code: 1}
 	}
 	return nil
+}
+
+// cliApplier applies a blue/green installation's colours for the cutover,
+// as the daemon's reconcile worker does, with the command's options.
+type cliApplier struct {
+	m       *apply.Manager
+	req     apply.Request
+	opts    apply.Options
+	wait    bool
+	timeout time.Duration
+	cs      *apply.ChangeSet // the last apply's
+}
+
+var _ bluegreen.Applier = (*cliApplier)(nil)
+
+func (a *cliApplier) Apply(ctx context.Context, objs *render.ObjectSet, keep map[render.Key]string) (*apply.ChangeSet, error) {
+	req, opts := a.req, a.opts
+	req.Objects, opts.Keep = objs, keep
+	cs, err := a.m.Apply(ctx, req, opts)
+	if err != nil {
+		return cs, err
+	}
+	a.cs = cs
+	return cs, cs.Err()
+}
+
+func (a *cliApplier) Wait(ctx context.Context, cs *apply.ChangeSet) error {
+	if !a.wait {
+		return nil
+	}
+	return a.m.Wait(ctx, cs, a.timeout)
+}
+
+// blueGreen reconciles a blue/green installation once, as the daemon
+// does, keeping its cutover state in the cluster for the daemon: the
+// first apply makes blue live, a change of the Deployment is cut over
+// (waiting for the idle colour and the pre-cutover Job; held, without
+// GitHub, when it needs a merged pull request). --dry-run applies what
+// the cutover would apply first, as a dry run, and saves nothing.
+func (a *cliApplier) blueGreen(ctx context.Context, out io.Writer, c *bluegreen.Cutover, inst config.Installation) error {
+	in := bluegreen.Input{Installation: inst.Name, Namespace: inst.Namespace, Spec: reconcile.BlueGreenSpec(inst.BlueGreen),
+		Commit: a.req.Commit, Objects: a.req.Objects, Timeout: a.timeout, Applier: a}
+	var line string
+	var err error
+	if a.opts.DryRun {
+		var pv *bluegreen.Preview
+		if pv, err = c.Preview(ctx, in); err != nil {
+			return fmt.Errorf("installation %s: %w", inst.Name, err)
+		}
+		_, err = a.Apply(ctx, pv.Objects, pv.Keep)
+		line = pv.Message
+	} else {
+		res := c.Reconcile(ctx, in)
+		line, err = string(res.Outcome), res.Err
+		if s := res.Status; s != nil && s.Live != "" {
+			line += ", live " + string(s.Live)
+		}
+		if res.Message != "" {
+			line += ": " + res.Message
+		}
+	}
+	if a.cs != nil {
+		printChangeSet(out, a.cs, nil)
+	}
+	if err != nil {
+		line += ": " + err.Error()
+	}
+	fmt.Fprintf(out, "%s: blue/green: %s\n\n", inst.Name, line)
+	return err
 }
 
 // printChangeSet prints one installation's outcome as a table and a summary.

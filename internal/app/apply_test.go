@@ -25,7 +25,7 @@ func TestApplyExampleRepo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("first apply: exit %d\n%s%s", code, out, stderr)
 	}
-	for _, line := range []string{"mattermost-staging: 10 created", "backups: 3 created", "monitoring: 4 created", "checkout: skipped: a blue/green installation"} {
+	for _, line := range []string{"mattermost-staging: 10 created", "backups: 3 created", "monitoring: 4 created", "checkout: blue/green: Ready, live blue"} {
 		if !strings.Contains(out, line) {
 			t.Errorf("first apply does not report %q:\n%s", line, out)
 		}
@@ -38,9 +38,7 @@ func TestApplyExampleRepo(t *testing.T) {
 	if code != 0 || strings.Contains(out, "created") || strings.Contains(out, "configured") {
 		t.Errorf("second apply changed something: exit %d\n%s", code, out)
 	}
-	// checkout is blue/green: apply leaves it to the daemon, and diff plans
-	// its plain render (a known limit), so it is left out here.
-	for _, name := range []string{"mattermost-staging", "mattermost-production", "backups", "monitoring", "gitopsd"} {
+	for _, name := range []string{"mattermost-staging", "mattermost-production", "backups", "monitoring", "checkout", "gitopsd"} {
 		if _, _, code := run("diff", "--installation", name); code != 0 {
 			t.Errorf("diff of %s after apply: exit %d, want 0", name, code)
 		}

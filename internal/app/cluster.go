@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
@@ -12,17 +13,30 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// manager connects the apply engine and its inventory store to the cluster.
-func (k *kubeFlags) manager(log *slog.Logger) (*apply.Manager, error) {
+// manager connects the apply engine and its inventory store to the
+// cluster, and the cutovers of blue/green installations to their states,
+// kept beside the inventories as the daemon keeps them.
+func (k *kubeFlags) manager(log *slog.Logger) (*apply.Manager, *bluegreen.Cutover, error) {
 	cfg, err := k.config()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return apply.NewManager(cfg, inventory.NewStore(client, inventory.DefaultNamespace), log)
+	m, err := apply.NewManager(cfg, inventory.NewStore(client, inventory.DefaultNamespace), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := newCutover(client, log)
+	return m, c, err
+}
+
+// newCutover is a Cutover without a gate or reporter: plans and a
+// command-line apply (see cliApplier.blueGreen) do not ask GitHub.
+func newCutover(client kubernetes.Interface, log *slog.Logger) (*bluegreen.Cutover, error) {
+	return bluegreen.New(bluegreen.Deps{Client: client, Store: bluegreen.NewStore(client, inventory.DefaultNamespace), Log: log}, bluegreen.DefaultOptions())
 }
 
 // applyRequest is the apply request for one rendered installation. A

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitopsd/gitopsd/pkg/config"
 	"github.com/gitopsd/gitopsd/pkg/plan"
+	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	"github.com/gitopsd/gitopsd/pkg/render"
 )
 
@@ -38,7 +39,7 @@ func runDiff(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return &ExitError{Code: 2, Err: fmt.Errorf("-o %q: use text or json", output)}
 	}
 	log := cliLogger(errOut)
-	m, err := kube.manager(log)
+	m, cutover, err := kube.manager(log)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func runDiff(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	planner, err := plan.New(plan.Deps{Load: planLoader(sel.src.name(), dir), Renderer: render.NewRenderer(sel.src.render, log), Differ: m})
+	planner, err := plan.New(plan.Deps{Load: planLoader(sel.src.name(), dir), Renderer: render.NewRenderer(sel.src.render, log), Differ: m, Colours: cutover})
 	if err != nil {
 		return err
 	}
@@ -85,6 +86,10 @@ func planLoader(name, dir string) plan.Loader {
 		specs := make([]plan.Spec, len(cfg.Installations))
 		for i, inst := range cfg.Installations {
 			specs[i] = plan.Spec{Name: inst.Name, Path: inst.Path, Namespace: inst.Namespace, Apply: applyOptions(inst)}
+			if inst.BlueGreen != nil {
+				bg := reconcile.BlueGreenSpec(inst.BlueGreen)
+				specs[i].BlueGreen = &bg
+			}
 		}
 		return specs, nil
 	}

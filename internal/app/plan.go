@@ -39,7 +39,7 @@ func runPlan(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return &ExitError{Code: 2, Err: fmt.Errorf("--base compares with a branch of --repo; it does not go with --dir")}
 	}
 	log := cliLogger(errOut)
-	m, err := kube.manager(log)
+	m, cutover, err := kube.manager(log)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func runPlan(ctx context.Context, args []string, out, errOut io.Writer) error {
 		}
 		req.Base = &snap
 	}
-	planner, err := plan.New(plan.Deps{Load: planLoader(sel.src.name(), dir), Renderer: render.NewRenderer(sel.src.render, log), Differ: m})
+	planner, err := plan.New(plan.Deps{Load: planLoader(sel.src.name(), dir), Renderer: render.NewRenderer(sel.src.render, log), Differ: m, Colours: cutover})
 	if err != nil {
 		return err
 	}

@@ -105,12 +105,16 @@ func (d *daemon) initPlan(context.Context) (modules.Service, error) {
 	renderOpts.Commits = opts.Workers + 1 // the base and a head per worker
 	forkOpts := renderOpts
 	forkOpts.AllowRemote, forkOpts.AllowHelm = false, false
-	load := planLoader(d.flags.src.name(), "")
-	planner, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(renderOpts, d.log), Differ: manager})
+	cutover, err := newCutover(d.client, d.log)
 	if err != nil {
 		return nil, err
 	}
-	forkPlanner, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(forkOpts, d.log), Differ: manager})
+	load := planLoader(d.flags.src.name(), "")
+	planner, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(renderOpts, d.log), Differ: manager, Colours: cutover})
+	if err != nil {
+		return nil, err
+	}
+	forkPlanner, err := plan.New(plan.Deps{Load: load, Renderer: render.NewRenderer(forkOpts, d.log), Differ: manager, Colours: cutover})
 	if err != nil {
 		return nil, err
 	}

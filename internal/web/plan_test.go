@@ -17,7 +17,8 @@ import (
 // comment: many objects, one diff over the comment's bound per object, a
 // Secret, a deletion, a kept Namespace, a refusal and a render error.
 func samplePull(now time.Time) plancheck.Pull {
-	web := plan.Installation{Name: "web", Path: "apps/web", Reason: plan.Rerendered, Unchanged: 2}
+	web := plan.Installation{Name: "web", Path: "apps/web", Reason: plan.Rerendered, Unchanged: 2,
+		BlueGreen: &plan.BlueGreen{Change: "cutover", Live: "blue", From: "blue", To: "green", Message: "a cutover from blue to green would start"}}
 	for i := range 300 {
 		name := fmt.Sprintf("cm-%03d", i)
 		web.Objects = append(web.Objects, plan.Object{Kind: "ConfigMap", Namespace: "web", Name: name, Action: plan.Change,
@@ -105,6 +106,7 @@ func TestPlanPageShowsTheWholePlan(t *testing.T) {
 		`<span class="badge verb-delete">delete</span>`,
 		`<span class="badge verb-keep">keep</span>`, "it holds objects of installation jobs",
 		`<a href="/api/v1/plans/7">JSON</a>`,
+		`<p class="card-note bluegreen" data-change="cutover">Blue/green: a cutover from blue to green would start</p>`,
 	)
 	// Every object the comment shows or leaves out has its block, in order.
 	last := -1

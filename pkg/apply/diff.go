@@ -60,7 +60,7 @@ const (
 // opts.Prune) delete, or keep though they left Git. Unlike Apply it
 // dry-runs every object: it is for people, not for the reconcile loop.
 // Like Apply, it refuses an installation that another source owns with an
-// *OwnershipError.
+// *OwnershipError, and keeps what opts.Keep lists.
 func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]ObjectDiff, error) {
 	opts = opts.withDefaults()
 	req.Source = source.NormalizeIdentity(req.Source)
@@ -102,7 +102,11 @@ func (m *Manager) Diff(ctx context.Context, req Request, opts Options) ([]Object
 	}
 	sortDiffs(diffs, items)
 	if opts.Prune {
-		pruned, err := m.prunePreview(ctx, req.Installation, stale(prev, items), live, opts)
+		kept, gone := keepListed(stale(prev, items), opts.Keep)
+		for _, e := range kept {
+			diffs = append(diffs, ObjectDiff{Key: e.Key(), Action: Skipped, Reason: opts.Keep[e.Key()]})
+		}
+		pruned, err := m.prunePreview(ctx, req.Installation, gone, live, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -13,9 +13,10 @@
 // failed-over replica resumes at the same step. Cutover.Reconcile is called
 // by the reconcile worker of each installation with its render and an
 // Applier (the worker's apply and health wait); it returns a Result, and
-// the installation's Status for the status API. A GitHubReporter turns
-// every change of a cutover into a commit status and one pull request
-// comment.
+// the installation's Status for the status API. Cutover.Preview tells what
+// Reconcile would apply and do to the colours, with nothing written: plans
+// dry-run it. A GitHubReporter turns every change of a cutover into a
+// commit status and one pull request comment.
 //
 //	cut, err := bluegreen.New(bluegreen.Deps{Client: client, Store: bluegreen.NewStore(client, "gitopsd"), Gate: gh}, bluegreen.DefaultOptions())
 //	res := cut.Reconcile(ctx, bluegreen.Input{Installation: "checkout", Spec: spec, Commit: sha, Objects: set, Applier: worker})

@@ -84,8 +84,7 @@ func inspect(installation string, objs *render.ObjectSet, spec Spec, defaultNS s
 		return nil, fail("preCutover", "the render has no Job named %s", spec.PreCutover)
 	}
 	r.namespace = namespaceOf(deployment, defaultNS)
-	if replicas, found, _ := unstructured.NestedInt64(deployment.Object, "spec", "replicas"); found {
-		n := int32(replicas)
+	if n, ok := replicasOf(deployment); ok {
 		r.replicas = &n
 	}
 	var err error
@@ -93,6 +92,19 @@ func inspect(installation string, objs *render.ObjectSet, spec Spec, defaultNS s
 		return nil, fail("deployment", "%w", err)
 	}
 	return r, nil
+}
+
+// replicasOf reads spec.replicas, a float64 when a plain YAML directory
+// was rendered, an int64 from kustomize.
+func replicasOf(d *unstructured.Unstructured) (int32, bool) {
+	v, _, _ := unstructured.NestedFieldNoCopy(d.Object, "spec", "replicas")
+	switch n := v.(type) {
+	case int64:
+		return int32(n), true
+	case float64:
+		return int32(n), true
+	}
+	return 0, false
 }
 
 // templateOf is the Deployment as a colour keeps it: without replicas,

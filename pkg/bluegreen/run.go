@@ -48,6 +48,9 @@ type run struct {
 	promoted bool             // a promote asks to start a cutover again
 	reply    error
 	replied  bool
+	// preview, when set, makes the run a Preview: nothing is saved, and
+	// the first apply is recorded in it instead and ends the run.
+	preview *Preview
 }
 
 func (x *run) reconcile(ctx context.Context) Result {
@@ -194,6 +197,9 @@ func (x *run) newVersion(replicas int32, pr *PullRequest) *Version {
 }
 
 func (x *run) save(ctx context.Context) error {
+	if x.preview != nil {
+		return nil
+	}
 	if err := x.c.store.Save(ctx, x.in.Installation, x.st); err != nil {
 		return err
 	}
@@ -211,6 +217,10 @@ func (x *run) apply(ctx context.Context) error {
 	set, keep, err := desired(x.in.Installation, x.in.Objects, x.in.Spec, x.st, x.r)
 	if err != nil {
 		return err
+	}
+	if x.preview != nil {
+		x.preview.Objects, x.preview.Keep = set, keep
+		return errPreviewed
 	}
 	cs, err := x.in.Applier.Apply(ctx, set, keep)
 	if cs != nil {

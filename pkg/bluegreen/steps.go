@@ -20,6 +20,8 @@ func (x *run) gate(ctx context.Context) *Result {
 	switch {
 	case a.Promoted:
 		passed = "released by gitopsd promote"
+	case x.preview != nil:
+		// A plan shows the cutover a merged pull request would start.
 	case x.in.Spec.RequireMergedPR:
 		pr, reason, err := x.mergedPullRequest(ctx)
 		if err != nil {
@@ -109,7 +111,7 @@ func (x *run) rollout(ctx context.Context) *Result {
 	msg := name + " is fully available"
 	next := StepSwitch
 	if x.in.Spec.PreCutover != "" {
-		next, a.Job = StepPreCutover, fmt.Sprintf("%s-%d", x.in.Spec.PreCutover, a.Number)
+		next, a.Job = StepPreCutover, jobName(x.in.Spec, a.Number)
 		msg += "; running pre-cutover Job " + a.Job
 	}
 	a.record(next, x.now, msg)
@@ -122,6 +124,10 @@ func (x *run) rollout(ctx context.Context) *Result {
 // preCutover runs this cutover's Job and waits until it completes; its
 // failure aborts the cutover.
 func (x *run) preCutover(ctx context.Context) *Result {
+	if x.preview != nil {
+		// The Job runs before anything more is applied.
+		return ptr(x.failed(x.apply(ctx)))
+	}
 	a := x.st.Attempt
 	if err := x.runJob(ctx, a); err != nil {
 		return ptr(x.failed(err))

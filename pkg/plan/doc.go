@@ -14,6 +14,12 @@
 // follows), installations another source owns are refused, as applying
 // them would be.
 //
+// A blue/green installation is planned as the daemon would apply the
+// commit, given its cutover state (Deps.Colours, bluegreen.Cutover's
+// Preview): its coloured Deployments and Services, and a line saying what
+// would happen to the colours (a cutover would start, replicas change in
+// place, the first apply makes blue live).
+//
 // One value, several renderings: text for a terminal, Markdown for a pull
 // request comment (bounded to a number of characters, cut at object
 // boundaries), JSON, and Headline, one line for a commit status.

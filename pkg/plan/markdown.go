@@ -196,7 +196,11 @@ func writeObjects(w *bounded, p *Plan) int {
 		if shownObjects(in) == 0 {
 			continue
 		}
-		if !w.add(fmt.Sprintf("#### `%s`\n\n", in.Name)) {
+		head := fmt.Sprintf("#### `%s`\n\n", in.Name)
+		if in.BlueGreen != nil {
+			head += "🔀 Blue/green: " + inline(in.BlueGreen.Message) + ".\n\n"
+		}
+		if !w.add(head) {
 			return shown
 		}
 		deleting := false

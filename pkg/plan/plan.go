@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/render"
 )
 
@@ -43,11 +44,27 @@ type Installation struct {
 	// Refused says why the whole installation would be refused: another
 	// source (another daemon) owns it.
 	Refused string `json:"refused,omitempty"`
+	// BlueGreen says, for a blue/green installation, what would happen to
+	// its colours; its Objects are then the coloured ones the daemon
+	// would apply.
+	BlueGreen *BlueGreen `json:"blueGreen,omitempty"`
 	// Objects are the objects that would change or be refused, in apply
 	// order, followed by those that would be pruned.
 	Objects []Object `json:"objects,omitempty"`
 	// Unchanged counts the rendered objects that would stay as they are.
 	Unchanged int `json:"unchanged"`
+}
+
+// BlueGreen is what a commit would do to a blue/green installation's
+// colours, as bluegreen.Preview tells.
+type BlueGreen struct {
+	// Change is first-apply, cutover, continue, resize or none.
+	Change bluegreen.Change `json:"change"`
+	// Live is the colour that serves now; From and To a cutover's.
+	Live    bluegreen.Colour `json:"live,omitempty"`
+	From    bluegreen.Colour `json:"from,omitempty"`
+	To      bluegreen.Colour `json:"to,omitempty"`
+	Message string           `json:"message"`
 }
 
 // Reason is why an installation differs between a base and a commit.

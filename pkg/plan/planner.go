@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
 )
@@ -20,6 +21,9 @@ type Spec struct {
 	// Apply holds the engine options the installation is applied with:
 	// prune and ignore rules.
 	Apply apply.Options
+	// BlueGreen is set for a blue/green installation: its render is
+	// planned as the daemon would colour it.
+	BlueGreen *bluegreen.Spec
 }
 
 // Loader reads the installations of a commit's files (gitopsd.yaml). A
@@ -36,9 +40,16 @@ type Differ interface {
 	Diff(ctx context.Context, req apply.Request, opts apply.Options) ([]apply.ObjectDiff, error)
 }
 
+// Colours tells what the daemon would apply for a blue/green
+// installation's render, given the cutover state in the cluster.
+type Colours interface {
+	Preview(ctx context.Context, in bluegreen.Input) (*bluegreen.Preview, error)
+}
+
 var (
 	_ Renderer = (*render.Renderer)(nil)
 	_ Differ   = (*apply.Manager)(nil)
+	_ Colours  = (*bluegreen.Cutover)(nil)
 )
 
 // Deps are what a Planner works with.
@@ -46,6 +57,9 @@ type Deps struct {
 	Load     Loader
 	Renderer Renderer
 	Differ   Differ
+	// Colours plans blue/green installations; without it they are not
+	// planned.
+	Colours Colours
 }
 
 // Planner plans commits of one fleet against one cluster.
@@ -166,8 +180,36 @@ func (p *Planner) installation(ctx context.Context, req Request, fleet []string,
 		}
 		return in, true
 	}
-	p.diff(ctx, &in, apply.Request{Installation: spec.Name, Namespace: spec.Namespace, Source: req.Source, Fleet: fleet, Commit: req.Head.Commit, Objects: set}, spec.Apply)
+	ar, opts := apply.Request{Installation: spec.Name, Namespace: spec.Namespace, Source: req.Source, Fleet: fleet, Commit: req.Head.Commit, Objects: set}, spec.Apply
+	if spec.BlueGreen != nil && !p.colour(ctx, &in, spec, &ar, &opts) {
+		return in, true
+	}
+	p.diff(ctx, &in, ar, opts)
 	return in, true
+}
+
+// colour turns a blue/green installation's request into the colours the
+// daemon would apply and says what would happen to them; false when it
+// cannot be planned.
+func (p *Planner) colour(ctx context.Context, in *Installation, spec Spec, req *apply.Request, opts *apply.Options) bool {
+	if p.deps.Colours == nil {
+		in.Error = "a blue/green installation cannot be planned without its cutover state"
+		return false
+	}
+	pv, err := p.deps.Colours.Preview(ctx, bluegreen.Input{Installation: spec.Name, Namespace: spec.Namespace, Spec: *spec.BlueGreen, Commit: req.Commit, Objects: req.Objects})
+	var bad *bluegreen.SpecError
+	switch {
+	case errors.As(err, &bad):
+		// The blueGreen block names what the installation's render lacks.
+		in.RenderError = &FileError{File: spec.Path, Message: err.Error()}
+		return false
+	case err != nil:
+		in.Error = err.Error()
+		return false
+	}
+	in.BlueGreen = &BlueGreen{Change: pv.Change, Live: pv.Live, From: pv.From, To: pv.To, Message: pv.Message}
+	req.Objects, opts.Keep = pv.Objects, pv.Keep
+	return true
 }
 
 // rendersOtherwise reports whether spec renders at base to other objects

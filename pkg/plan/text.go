@@ -45,6 +45,9 @@ func writeInstallation(b *bufio.Writer, in *Installation) {
 		return
 	}
 	fmt.Fprintf(b, "%s: %s\n", head, in.Summary())
+	if in.BlueGreen != nil {
+		fmt.Fprintf(b, "# %s: blue/green: %s\n", in.Name, in.BlueGreen.Message)
+	}
 	for _, o := range in.Objects {
 		key := o.Key().String()
 		switch o.Action {

@@ -9,18 +9,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 )
 
@@ -44,7 +43,7 @@ type daemonProcess struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	addr string
-	logs *syncBuffer
+	logs *daemontest.Buffer
 	done chan struct{}
 	err  error
 }
@@ -53,11 +52,11 @@ type daemonProcess struct {
 // test cluster's kubeconfig, and kills it when the test ends.
 func startDaemon(t *testing.T, args ...string) *daemonProcess {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := daemontest.FreeAddr(t)
 	args = append([]string{"run", "--http-addr", addr, "--kubeconfig", env.Kubeconfig, "--log-level", "debug"}, args...)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), daemonChildEnv+"="+strings.Join(args, "\x1f"))
-	d := &daemonProcess{t: t, cmd: cmd, addr: addr, logs: &syncBuffer{}, done: make(chan struct{})}
+	d := &daemonProcess{t: t, cmd: cmd, addr: addr, logs: &daemontest.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = d.logs, d.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -75,6 +74,9 @@ func startDaemon(t *testing.T, args ...string) *daemonProcess {
 	})
 	return d
 }
+
+// freeAddr keeps the short name the plan and diff tests call.
+func freeAddr(t *testing.T) string { return daemontest.FreeAddr(t) }
 
 func (d *daemonProcess) kill() {
 	_ = d.cmd.Process.Kill()
@@ -208,30 +210,4 @@ func (r *gitRepo) remove(name string) {
 	if err := os.RemoveAll(filepath.Join(r.dir, name)); err != nil {
 		r.t.Fatal(err)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

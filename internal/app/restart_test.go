@@ -150,20 +150,7 @@ func TestLeaderElection(t *testing.T) {
 	args := []string{"--repo", repo.dir, "--interval", "1s", "--leader-elect", "--leader-election-lease-duration", "2s", "--leader-election-id", "test-election"}
 	a, b := startDaemon(t, args...), startDaemon(t, args...)
 
-	var leader, standby *daemonProcess
-	err := pollUntil(30*time.Second, func() bool {
-		sa, sb := a.status(), b.status()
-		switch {
-		case sa != nil && sb != nil && sa.Leading && !sb.Leading && allAt(head)(sa):
-			leader, standby = a, b
-		case sa != nil && sb != nil && sb.Leading && !sa.Leading && allAt(head)(sb):
-			leader, standby = b, a
-		}
-		return leader != nil
-	})
-	if err != nil {
-		t.Fatalf("no single leader applied: %+v / %+v", a.status(), b.status())
-	}
+	leader, standby := leaderAndStandby(t, a, b, head)
 	if s := standby.status(); len(s.Installations) != 0 {
 		t.Errorf("the standby reconciles: %+v", s.Installations)
 	}

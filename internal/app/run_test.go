@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
@@ -170,16 +171,8 @@ func replicas(t *testing.T, ns string) int32 {
 	return *d.Spec.Replicas
 }
 
-func pollUntil(timeout time.Duration, ok func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			return context.DeadlineExceeded
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return nil
-}
+// pollUntil is daemontest.Poll under the name this package's tests use.
+func pollUntil(timeout time.Duration, ok func() bool) error { return daemontest.Poll(timeout, ok) }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

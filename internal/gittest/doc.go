@@ -14,5 +14,8 @@
 //	err = repo.SetRef("refs/pull/1/head", head)
 //	url := srv.URL + "/fleet.git"
 //
+// NewHandler is the same http-backend without a server, for a test that
+// wraps it (authentication, outages).
+//
 // The git CLI runs isolated from the machine's and the user's configuration.
 package gittest

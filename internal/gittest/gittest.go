@@ -139,18 +139,9 @@ type Server struct {
 
 // NewServer serves the repositories under root on a loopback port.
 func NewServer(root string) (*Server, error) {
-	execPath, err := Git(root, "--exec-path")
+	h, err := NewHandler(root)
 	if err != nil {
 		return nil, err
-	}
-	backend := filepath.Join(execPath, "git-http-backend")
-	if _, err := os.Stat(backend); err != nil {
-		return nil, fmt.Errorf("git http-backend is missing (install git's full package): %w", err)
-	}
-	h := &cgi.Handler{
-		Path:   backend,
-		Env:    []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=" + os.DevNull},
-		Stderr: io.Discard,
 	}
 	s := &Server{}
 	s.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -161,6 +152,24 @@ func NewServer(root string) (*Server, error) {
 	}))
 	s.URL = s.http.URL
 	return s, nil
+}
+
+// NewHandler is git http-backend serving the repositories under root, for
+// a test that puts its own server (authentication, outages) around it.
+func NewHandler(root string) (http.Handler, error) {
+	execPath, err := Git(root, "--exec-path")
+	if err != nil {
+		return nil, err
+	}
+	backend := filepath.Join(execPath, "git-http-backend")
+	if _, err := os.Stat(backend); err != nil {
+		return nil, fmt.Errorf("git http-backend is missing (install git's full package): %w", err)
+	}
+	return &cgi.Handler{
+		Path:   backend,
+		Env:    []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=" + os.DevNull},
+		Stderr: io.Discard,
+	}, nil
 }
 
 // Close stops serving.

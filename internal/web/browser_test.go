@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/internal/web"
 	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
@@ -182,7 +183,7 @@ func newBrowser(t *testing.T) context.Context {
 	if err != nil {
 		t.Fatal("chromium not found: `make test` installs it, or run: apt-get update && apt-get install -y chromium")
 	}
-	var output syncBuffer
+	var output daemontest.Buffer
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),

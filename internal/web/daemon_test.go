@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,11 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gitopsd/gitopsd/internal/app"
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/internal/web"
 )
@@ -32,7 +31,7 @@ func TestMain(m *testing.M) { testenv.Main(m, testenv.API, &env) }
 type daemon struct {
 	t    *testing.T
 	url  string
-	logs *syncBuffer
+	logs *daemontest.Buffer
 	done chan error
 }
 
@@ -40,12 +39,12 @@ type daemon struct {
 // second, with more flags, and stops it when the test ends.
 func startDaemon(t *testing.T, repo string, flags ...string) *daemon {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := daemontest.FreeAddr(t)
 	args := []string{"run", "--repo", repo, "--interval", "1s", "--http-addr", addr, "--kubeconfig", env.Kubeconfig,
 		"--cache-dir", t.TempDir(), "--leader-elect=false", "--log-level", "debug", "--external-url", "http://" + addr}
 	args = append(args, flags...)
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{t: t, url: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
+	d := &daemon{t: t, url: "http://" + addr, logs: &daemontest.Buffer{}, done: make(chan error, 1)}
 	go func() { d.done <- app.Main(ctx, args, d.logs, d.logs) }()
 	t.Cleanup(func() {
 		cancel()
@@ -90,7 +89,7 @@ func (d *daemon) status() (web.Status, bool) {
 func (d *daemon) waitStatus(timeout time.Duration, what string, check func(web.Status) bool) web.Status {
 	d.t.Helper()
 	var last web.Status
-	err := poll(timeout, func() bool {
+	err := daemontest.Poll(timeout, func() bool {
 		s, ok := d.status()
 		last = s
 		return ok && check(s)
@@ -107,7 +106,7 @@ func (d *daemon) waitStatus(timeout time.Duration, what string, check func(web.S
 func (d *daemon) waitPage(timeout time.Duration, path string, wants ...string) string {
 	d.t.Helper()
 	var body string
-	err := poll(timeout, func() bool {
+	err := daemontest.Poll(timeout, func() bool {
 		var code int
 		code, body = d.get(path)
 		if code == 0 {
@@ -130,18 +129,6 @@ func (d *daemon) waitPage(timeout time.Duration, path string, wants ...string) s
 		d.t.Fatalf("GET %s lacks %q after %s:\n%s", path, missing, timeout, body)
 	}
 	return body
-}
-
-// poll calls done until it returns true or timeout passes.
-func poll(timeout time.Duration, done func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !done() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s", timeout)
-		}
-		time.Sleep(100 * time.Millisecond) // polling interval, not synchronisation
-	}
-	return nil
 }
 
 // gitRepo is a bare repository served over smart HTTP by git http-backend,
@@ -241,31 +228,4 @@ func gitPath(t *testing.T) string {
 		t.Fatalf("git not found: install it (apt-get install -y git): %v", err)
 	}
 	return path
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

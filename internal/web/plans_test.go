@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/internal/web"
 	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
 	"github.com/gitopsd/gitopsd/pkg/plancheck"
@@ -55,7 +56,7 @@ func TestPlanPageFollowsAPullRequest(t *testing.T) {
 	}
 	// The daemon's poll of open pull requests finds it.
 	var target string
-	if err := poll(60*time.Second, func() bool {
+	if err := daemontest.Poll(60*time.Second, func() bool {
 		list := gh.Statuses(head)
 		if len(list) == 0 || list[len(list)-1].GetState() == "pending" {
 			return false

@@ -2,11 +2,8 @@ package apply
 
 import (
 	"context"
-	"fmt"
-	"sync"
 
 	"github.com/gitopsd/gitopsd/pkg/render"
-	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -26,26 +23,18 @@ func (m *Manager) listLabelled(ctx context.Context, installation string, items [
 			mappings[it.mapping.Resource] = it.mapping
 		}
 	}
-	var mu sync.Mutex
-	listed := map[render.Key]*unstructured.Unstructured{}
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(concurrency)
-	for gvr, mapping := range mappings {
-		g.Go(func() error {
-			list, err := m.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{LabelSelector: LabelInstallation + "=" + installation})
-			if err != nil {
-				return fmt.Errorf("list %s: %w", gvr.GroupResource(), err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for i := range list.Items {
-				o := &list.Items[i]
-				o.SetAPIVersion(mapping.GroupVersionKind.GroupVersion().String())
-				o.SetKind(mapping.GroupVersionKind.Kind)
-				listed[render.Key{Group: mapping.GroupVersionKind.Group, Kind: mapping.GroupVersionKind.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}] = o
-			}
-			return nil
-		})
-	}
-	return listed, g.Wait()
+	return listPerKind(ctx, installation, mappings, concurrency, func(ctx context.Context, mapping *meta.RESTMapping, opts metav1.ListOptions) ([]*unstructured.Unstructured, error) {
+		list, err := m.dynamic.Resource(mapping.Resource).List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		objs := make([]*unstructured.Unstructured, len(list.Items))
+		for i := range list.Items {
+			o := &list.Items[i]
+			o.SetAPIVersion(mapping.GroupVersionKind.GroupVersion().String())
+			o.SetKind(mapping.GroupVersionKind.Kind)
+			objs[i] = o
+		}
+		return objs, nil
+	})
 }

@@ -235,27 +235,46 @@ func (m *Manager) listLive(ctx context.Context, installation string, gvks []sche
 		}
 		mappings[mapping.Resource] = mapping
 	}
+	return listPerKind(ctx, installation, mappings, concurrency, func(ctx context.Context, mapping *meta.RESTMapping, opts metav1.ListOptions) ([]*metav1.PartialObjectMetadata, error) {
+		list, err := m.metadata.Resource(mapping.Resource).List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		objs := make([]*metav1.PartialObjectMetadata, len(list.Items))
+		for i := range list.Items {
+			objs[i] = &list.Items[i]
+		}
+		return objs, nil
+	})
+}
+
+// listPerKind calls list once per mapping, concurrency at a time, for the
+// objects labelled with the installation, and returns them by key: the
+// metadata of a plan and the whole objects of a diff are read alike.
+func listPerKind[T metav1.Object](ctx context.Context, installation string, mappings map[schema.GroupVersionResource]*meta.RESTMapping, concurrency int,
+	list func(context.Context, *meta.RESTMapping, metav1.ListOptions) ([]T, error),
+) (map[render.Key]T, error) {
+	opts := metav1.ListOptions{LabelSelector: LabelInstallation + "=" + installation}
 	var mu sync.Mutex
-	live := map[render.Key]*metav1.PartialObjectMetadata{}
+	byKey := map[render.Key]T{}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(concurrency)
 	for gvr, mapping := range mappings {
 		g.Go(func() error {
-			list, err := m.metadata.Resource(gvr).List(ctx, metav1.ListOptions{LabelSelector: LabelInstallation + "=" + installation})
+			objs, err := list(ctx, mapping, opts)
 			if err != nil {
 				return fmt.Errorf("list %s: %w", gvr.GroupResource(), err)
 			}
+			gvk := mapping.GroupVersionKind
 			mu.Lock()
 			defer mu.Unlock()
-			for i := range list.Items {
-				obj := &list.Items[i]
-				key := render.Key{Group: mapping.GroupVersionKind.Group, Kind: mapping.GroupVersionKind.Kind, Namespace: obj.Namespace, Name: obj.Name}
-				live[key] = obj
+			for _, o := range objs {
+				byKey[render.Key{Group: gvk.Group, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}] = o
 			}
 			return nil
 		})
 	}
-	return live, g.Wait()
+	return byKey, g.Wait()
 }
 
 // kinds lists the distinct kinds of the desired objects and the inventory.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 )
@@ -19,7 +20,7 @@ func TestUnreadyIdleColourAborts(t *testing.T) {
 	f := newFleet(t, ns, app{Timeout: "4s"})
 	d := startDaemon(t, f, setup{})
 	d.waitFor(60*time.Second, "the first apply", readyAt(f.git("rev-parse", "HEAD")))
-	eventually(t, 30*time.Second, "blue to serve", func() bool { return servedBy(t, ns, "web", "web-blue", 2) })
+	daemontest.Eventually(t, 30*time.Second, "blue to serve", func() bool { return servedBy(t, ns, "web", "web-blue", 2) })
 	before := deployment(t, ns, "web-blue")
 
 	served := watchEndpoints(t, ns, "web", "web-blue", 2)
@@ -43,7 +44,7 @@ func TestUnreadyIdleColourAborts(t *testing.T) {
 	if replicas(deployment(t, ns, "web-green")) != 0 {
 		t.Errorf("web-green at %d replicas after the abort, want 0", replicas(deployment(t, ns, "web-green")))
 	}
-	eventually(t, 30*time.Second, "green's pods to go", func() bool { return len(podsOf(t, ns, bluegreen.Green)) == 0 })
+	daemontest.Eventually(t, 30*time.Second, "green's pods to go", func() bool { return len(podsOf(t, ns, bluegreen.Green)) == 0 })
 	if gaps := served.gaps(); gaps != "" {
 		t.Errorf("web was not served by blue's two pods throughout: %s", gaps)
 	}
@@ -93,12 +94,12 @@ func TestTurningBlueGreenOnReplacesPlainDeployment(t *testing.T) {
 	f := newFleet(t, ns, app{Plain: true})
 	d := startDaemon(t, f, setup{})
 	d.waitFor(60*time.Second, "the plain apply", readyAt(f.git("rev-parse", "HEAD")))
-	eventually(t, 30*time.Second, "the plain Deployment to serve", func() bool { return len(endpoints(t, ns, "web")) == 2 })
+	daemontest.Eventually(t, 30*time.Second, "the plain Deployment to serve", func() bool { return len(endpoints(t, ns, "web")) == 2 })
 
 	served := watchEndpoints(t, ns, "web", "web", 2)
 	head, _ := f.merge(app{}, "blue/green")
 	d.waitFor(60*time.Second, "the switch to blue", settled(head, bluegreen.StepKeep))
-	eventually(t, 30*time.Second, "blue to serve", func() bool { return servedBy(t, ns, "web", "web-blue", 2) })
+	daemontest.Eventually(t, 30*time.Second, "blue to serve", func() bool { return servedBy(t, ns, "web", "web-blue", 2) })
 	served.stop()
 	if gaps := served.gaps(); gaps != "" {
 		t.Errorf("web lacked ready endpoints: %s", gaps)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	batchv1 "k8s.io/api/batch/v1"
@@ -36,7 +37,7 @@ func TestFirstApplyMakesBlueLive(t *testing.T) {
 	if got := selector(t, ns, "web-preview"); got != "green" {
 		t.Errorf("Service web-preview selects colour %q, want green (the idle one)", got)
 	}
-	eventually(t, 30*time.Second, "web's endpoints to be the two blue pods", func() bool { return servedBy(t, ns, "web", "web-blue", 2) })
+	daemontest.Eventually(t, 30*time.Second, "web's endpoints to be the two blue pods", func() bool { return servedBy(t, ns, "web", "web-blue", 2) })
 	if exists(t, ns, "Job", "web-migrate") || exists(t, ns, "Job", "web-migrate-1") {
 		t.Error("a first apply ran the pre-cutover Job")
 	}
@@ -78,7 +79,7 @@ func TestMergedPullRequestCutsOver(t *testing.T) {
 	if got := selector(t, ns, "web"); got != "green" {
 		t.Errorf("Service web selects %q, want green", got)
 	}
-	eventually(t, 30*time.Second, "web's endpoints to be green's two pods", func() bool { return servedBy(t, ns, "web", "web-green", 2) })
+	daemontest.Eventually(t, 30*time.Second, "web's endpoints to be green's two pods", func() bool { return servedBy(t, ns, "web", "web-green", 2) })
 	svc, err := env.Client.CoreV1().Services(ns).Get(context.Background(), "web", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,7 +36,7 @@ func TestSwitchedSelectorIsNotDrift(t *testing.T) {
 	// Drift reports go as soon as the correction takes hold: the log keeps
 	// them.
 	reported := "msg=drift installation=web object=Service/" + ns + "/web "
-	eventually(t, 30*time.Second, "the hand edit to be reported and undone", func() bool {
+	daemontest.Eventually(t, 30*time.Second, "the hand edit to be reported and undone", func() bool {
 		return strings.Contains(d.logs.String(), reported) && selector(t, ns, "web") == "green"
 	})
 	if in := d.installation(); in.Phase == reconcile.Failed {

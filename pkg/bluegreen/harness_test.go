@@ -1,7 +1,6 @@
 package bluegreen_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/bluegreen"
@@ -264,7 +264,7 @@ type daemon struct {
 	r     *reconcile.Reconciler
 	cut   *bluegreen.Cutover
 	clock *clock
-	logs  *syncBuffer
+	logs  *daemontest.Buffer
 	stop  func()
 }
 
@@ -274,7 +274,7 @@ type setup struct {
 	reporter bluegreen.Reporter       // default none
 	noGate   bool                     // no GitHub client: the gate finds nothing
 	cutover  func(*bluegreen.Options) // tunes the cutover
-	logs     *syncBuffer              // default a new one
+	logs     *daemontest.Buffer       // default a new one
 }
 
 func startDaemon(t *testing.T, f *fleet, s setup) *daemon {
@@ -283,7 +283,7 @@ func startDaemon(t *testing.T, f *fleet, s setup) *daemon {
 		s.clock = &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
 	}
 	if s.logs == nil {
-		s.logs = &syncBuffer{}
+		s.logs = &daemontest.Buffer{}
 	}
 	log := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	client, err := kubernetes.NewForConfig(env.Config)
@@ -514,18 +514,6 @@ func servedBy(t *testing.T, ns, service, prefix string, n int) bool {
 	return true
 }
 
-// eventually polls ok until timeout, then fails with what.
-func eventually(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
-	}
-}
-
 // podsOf lists the pods of a Deployment by its colour label.
 func podsOf(t *testing.T, ns string, c bluegreen.Colour) []corev1.Pod {
 	t.Helper()
@@ -540,21 +528,4 @@ func podsOf(t *testing.T, ns string, c bluegreen.Colour) []corev1.Pod {
 		}
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -18,7 +19,7 @@ func TestAutoscaledDeploymentIsNotFoughtOver(t *testing.T) {
 	f := newFleet(t, ns, app{HPA: true})
 	d := startDaemon(t, f, setup{})
 	d.waitFor(60*time.Second, "the first apply", readyAt(f.git("rev-parse", "HEAD")))
-	eventually(t, 60*time.Second, "the autoscaler to scale blue to 3", func() bool {
+	daemontest.Eventually(t, 60*time.Second, "the autoscaler to scale blue to 3", func() bool {
 		b := deployment(t, ns, "web-blue")
 		return replicas(b) == 3 && b.Status.ReadyReplicas == 3
 	})
@@ -45,7 +46,7 @@ func TestAutoscaledDeploymentIsNotFoughtOver(t *testing.T) {
 	for range 3 {
 		d.reconcile(30*time.Second, "a reconcile", settled(head, bluegreen.StepKeep))
 	}
-	eventually(t, 30*time.Second, "the autoscaler to have looked at green", func() bool {
+	daemontest.Eventually(t, 30*time.Second, "the autoscaler to have looked at green", func() bool {
 		h, err := env.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(context.Background(), "web", metav1.GetOptions{})
 		return err == nil && h.Status.LastScaleTime != nil && h.Status.CurrentReplicas == 3 && h.Status.ObservedGeneration != nil && *h.Status.ObservedGeneration == h.Generation
 	})

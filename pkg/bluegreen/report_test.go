@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
@@ -61,7 +62,7 @@ func TestOutcomesAreReportedOnGitHub(t *testing.T) {
 
 	good, pr := f.merge(app{Image: "example/web:2"}, "web 2")
 	d.waitFor(60*time.Second, "the switch", settled(good, bluegreen.StepKeep))
-	eventually(t, 30*time.Second, "the success status and the comment", func() bool {
+	daemontest.Eventually(t, 30*time.Second, "the success status and the comment", func() bool {
 		state, _, _ := cutoverStatus(f.gh, good)
 		comments := cutoverComments(f.gh, pr)
 		return state == "success" && len(comments) == 1 && strings.Contains(comments[0], "| Keep |")
@@ -88,7 +89,7 @@ func TestOutcomesAreReportedOnGitHub(t *testing.T) {
 	if _, err := d.r.Rollback(context.Background(), "web"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the rolled back commit's failure status and comment", func() bool {
+	daemontest.Eventually(t, 30*time.Second, "the rolled back commit's failure status and comment", func() bool {
 		state, desc, _ := cutoverStatus(f.gh, good)
 		comments := cutoverComments(f.gh, pr)
 		return state == "failure" && strings.Contains(desc, "web: rolled back by gitopsd rollback") &&
@@ -99,7 +100,7 @@ func TestOutcomesAreReportedOnGitHub(t *testing.T) {
 	d.waitFor(60*time.Second, "the abort", func(in reconcile.InstallationStatus) bool {
 		return in.Phase == reconcile.Failed && step(bad, bluegreen.StepAborted)(in)
 	})
-	eventually(t, 30*time.Second, "the failure status and comment", func() bool {
+	daemontest.Eventually(t, 30*time.Second, "the failure status and comment", func() bool {
 		state, desc, _ := cutoverStatus(f.gh, bad)
 		comments := cutoverComments(f.gh, badPR)
 		return state == "failure" && strings.Contains(desc, "pre-cutover Job web-migrate-2 failed") &&
@@ -110,7 +111,7 @@ func TestOutcomesAreReportedOnGitHub(t *testing.T) {
 	d.waitFor(30*time.Second, "the hold", func(in reconcile.InstallationStatus) bool {
 		return in.Phase == reconcile.Held && step(pushed, bluegreen.StepGate)(in)
 	})
-	eventually(t, 30*time.Second, "the pending status of the held commit", func() bool {
+	daemontest.Eventually(t, 30*time.Second, "the pending status of the held commit", func() bool {
 		state, desc, _ := cutoverStatus(f.gh, pushed)
 		return state == "pending" && strings.Contains(desc, "is not from a merged pull request")
 	})

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
@@ -71,7 +72,7 @@ func TestFailoverResumesCutoverMidRollout(t *testing.T) {
 	d.waitFor(60*time.Second, "the first apply", readyAt(f.git("rev-parse", "HEAD")))
 	head, _ := f.merge(app{Timeout: "5m", Image: "example/web:2", Unready: true}, "web 2")
 	d.waitFor(30*time.Second, "the rollout", step(head, bluegreen.StepRollout))
-	eventually(t, 30*time.Second, "green's pods", func() bool { return len(podsOf(t, ns, bluegreen.Green)) == 2 })
+	daemontest.Eventually(t, 30*time.Second, "green's pods", func() bool { return len(podsOf(t, ns, bluegreen.Green)) == 2 })
 	d.r.Abort()
 	d.stop()
 	green := deployment(t, ns, "web-green")

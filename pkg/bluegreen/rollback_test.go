@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
 )
@@ -29,7 +30,7 @@ func cutOver(t *testing.T, ns string, first, second app) (*daemon, *fleet, strin
 func TestRollbackWithinDelaySwitchesBack(t *testing.T) {
 	ns := env.Namespace(t)
 	d, _, head := cutOver(t, ns, app{}, app{Image: "example/web:2"})
-	eventually(t, 30*time.Second, "green to serve", func() bool { return servedBy(t, ns, "web", "web-green", 2) })
+	daemontest.Eventually(t, 30*time.Second, "green to serve", func() bool { return servedBy(t, ns, "web", "web-green", 2) })
 
 	start := time.Now()
 	msg, err := d.r.Rollback(context.Background(), "web")
@@ -44,7 +45,7 @@ func TestRollbackWithinDelaySwitchesBack(t *testing.T) {
 	if took > time.Second {
 		t.Errorf("rollback took %s, want under a second", took)
 	}
-	eventually(t, 30*time.Second, "blue to serve again", func() bool { return servedBy(t, ns, "web", "web-blue", 2) })
+	daemontest.Eventually(t, 30*time.Second, "blue to serve again", func() bool { return servedBy(t, ns, "web", "web-blue", 2) })
 	t.Logf("blue serves %s after the rollback began", time.Since(start).Round(time.Millisecond))
 
 	d.r.Trigger("web")
@@ -89,7 +90,7 @@ func TestRollbackAfterDelayScalesUpFirst(t *testing.T) {
 	d.clock.Add(time.Hour + time.Second)
 	d.r.Trigger("web")
 	d.waitFor(30*time.Second, "blue's scale-down", settled(head, bluegreen.StepDone))
-	eventually(t, 30*time.Second, "blue's pods to go", func() bool { return len(podsOf(t, ns, bluegreen.Blue)) == 0 })
+	daemontest.Eventually(t, 30*time.Second, "blue's pods to go", func() bool { return len(podsOf(t, ns, bluegreen.Blue)) == 0 })
 
 	served := watchEndpoints(t, ns, "web", "web", 2)
 	if _, err := d.r.Rollback(context.Background(), "web"); err != nil {

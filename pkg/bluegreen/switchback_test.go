@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/bluegreen"
 	"github.com/gitopsd/gitopsd/pkg/reconcile"
@@ -19,7 +20,7 @@ import (
 func TestFailingLiveColourSwitchesBack(t *testing.T) {
 	ns := env.Namespace(t)
 	d, _, head := cutOver(t, ns, app{}, app{Image: "example/web:2"})
-	eventually(t, 30*time.Second, "green to serve", func() bool { return servedBy(t, ns, "web", "web-green", 2) })
+	daemontest.Eventually(t, 30*time.Second, "green to serve", func() bool { return servedBy(t, ns, "web", "web-green", 2) })
 
 	start := time.Now()
 	for _, p := range podsOf(t, ns, bluegreen.Green) {
@@ -35,7 +36,7 @@ func TestFailingLiveColourSwitchesBack(t *testing.T) {
 	if !strings.Contains(in.LastError, "switched back to blue: web-green became unavailable") {
 		t.Errorf("error %q", in.LastError)
 	}
-	eventually(t, 30*time.Second, "blue to serve again", func() bool { return servedBy(t, ns, "web", "web-blue", 2) })
+	daemontest.Eventually(t, 30*time.Second, "blue to serve again", func() bool { return servedBy(t, ns, "web", "web-blue", 2) })
 	if replicas(deployment(t, ns, "web-green")) != 0 || in.BlueGreen.Live != bluegreen.Blue {
 		t.Errorf("green at %d replicas, live %s", replicas(deployment(t, ns, "web-green")), in.BlueGreen.Live)
 	}

@@ -70,13 +70,13 @@ func (c *Client) UpsertComment(ctx context.Context, number int, key, text string
 		return old, nil
 	}
 	if found {
-		edited, err := c.editComment(ctx, number, key, old.ID, body)
+		edited, err := c.writeComment(ctx, number, key, old.ID, body)
 		if !IsNotFound(err) {
 			return edited, err
 		}
 		c.comments.forget(number, key) // deleted by someone: post it anew
 	}
-	return c.createComment(ctx, number, key, body)
+	return c.writeComment(ctx, number, key, 0, body)
 }
 
 // FindComment returns the comment keyed by key on pull request number, if
@@ -125,28 +125,23 @@ func (c *Client) findComment(ctx context.Context, number int, key string) (Comme
 	}
 }
 
-func (c *Client) createComment(ctx context.Context, number int, key, body string) (Comment, error) {
-	var ic *github.IssueComment
-	err := c.call(ctx, fmt.Sprintf("create comment %s on #%d", key, number), true, func(ctx context.Context) (*github.Response, error) {
-		var resp *github.Response
-		var err error
-		ic, resp, err = c.gh.Issues.CreateComment(ctx, c.owner, c.repo, number, &github.IssueComment{Body: &body})
-		return resp, err
-	})
-	if err != nil {
-		return Comment{}, err
+// writeComment posts body as a new comment on pull request number when id
+// is 0, else edits comment id to say it, and remembers the result under
+// key.
+func (c *Client) writeComment(ctx context.Context, number int, key string, id int64, body string) (Comment, error) {
+	what := fmt.Sprintf("create comment %s on #%d", key, number)
+	if id != 0 {
+		what = fmt.Sprintf("edit comment %s on #%d", key, number)
 	}
-	cm := commentFrom(ic)
-	c.comments.put(number, key, cm)
-	return cm, nil
-}
-
-func (c *Client) editComment(ctx context.Context, number int, key string, id int64, body string) (Comment, error) {
 	var ic *github.IssueComment
-	err := c.call(ctx, fmt.Sprintf("edit comment %s on #%d", key, number), true, func(ctx context.Context) (*github.Response, error) {
+	err := c.call(ctx, what, true, func(ctx context.Context) (*github.Response, error) {
 		var resp *github.Response
 		var err error
-		ic, resp, err = c.gh.Issues.EditComment(ctx, c.owner, c.repo, id, &github.IssueComment{Body: &body})
+		if id == 0 {
+			ic, resp, err = c.gh.Issues.CreateComment(ctx, c.owner, c.repo, number, &github.IssueComment{Body: &body})
+		} else {
+			ic, resp, err = c.gh.Issues.EditComment(ctx, c.owner, c.repo, id, &github.IssueComment{Body: &body})
+		}
 		return resp, err
 	})
 	if err != nil {

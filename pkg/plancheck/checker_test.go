@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/github/githubtest"
 	"github.com/gitopsd/gitopsd/pkg/inventory"
@@ -108,7 +109,7 @@ func TestOpenedThenSynchronized(t *testing.T) {
 		t.Errorf("the old head got more statuses: %v", got)
 	}
 
-	eventually(t, 10*time.Second, "the status value of the new head", func() bool {
+	daemontest.Eventually(t, 10*time.Second, "the status value of the new head", func() bool {
 		p, ok := f.checker.Pull(pr.GetNumber())
 		return ok && p.Head == newHead && p.State == Success
 	})
@@ -310,7 +311,7 @@ func TestClosedWhilePlanning(t *testing.T) {
 	if code := f.deliver("closed", pr, webhookSecret); code != http.StatusAccepted {
 		t.Fatalf("webhook answered %d", code)
 	}
-	eventually(t, 30*time.Second, "the cancelled plan to return", func() bool {
+	daemontest.Eventually(t, 30*time.Second, "the cancelled plan to return", func() bool {
 		f.checker.mu.Lock()
 		defer f.checker.mu.Unlock()
 		return len(f.checker.pulls) == 0
@@ -430,7 +431,7 @@ func TestForks(t *testing.T) {
 		if code := f.deliver("opened", pr, webhookSecret); code != http.StatusAccepted {
 			t.Fatalf("webhook answered %d", code)
 		}
-		eventually(t, 30*time.Second, "the fork's pull request to be skipped", func() bool {
+		daemontest.Eventually(t, 30*time.Second, "the fork's pull request to be skipped", func() bool {
 			p, ok := f.checker.Pull(pr.GetNumber())
 			return ok && p.State == Skipped
 		})
@@ -488,7 +489,7 @@ func TestMissedWebhookPolled(t *testing.T) {
 	files["db/objects.yaml"] = configMap("db", "a: changed")
 	f.main = f.commit("main", "db changed on main", files)
 	f.applyMain()
-	eventually(t, 30*time.Second, "the plan against the new main", func() bool {
+	daemontest.Eventually(t, 30*time.Second, "the plan against the new main", func() bool {
 		p, ok := f.checker.Pull(pr.GetNumber())
 		return ok && p.Base == f.main && p.State == Success
 	})
@@ -531,7 +532,7 @@ func TestErrorRetriedAtNextPoll(t *testing.T) {
 	if err := f.repo.SetRef("refs/pull/1/head", head); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the plan once the head can be fetched", func() bool {
+	daemontest.Eventually(t, 30*time.Second, "the plan once the head can be fetched", func() bool {
 		list := f.gh.Statuses(head)
 		return list[len(list)-1].GetState() == "success"
 	})

@@ -21,6 +21,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/internal/gittest"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/apply"
@@ -302,7 +303,7 @@ func (f *fixture) waitStatus(sha string) *gogithub.RepoStatus {
 func (f *fixture) waitStatusFor(sha string, timeout time.Duration) *gogithub.RepoStatus {
 	f.t.Helper()
 	var last *gogithub.RepoStatus
-	eventually(f.t, timeout, "a final status on "+sha[:12], func() bool {
+	daemontest.Eventually(f.t, timeout, "a final status on "+sha[:12], func() bool {
 		list := f.gh.Statuses(sha)
 		if len(list) == 0 || list[len(list)-1].GetState() == "pending" {
 			return false
@@ -315,18 +316,6 @@ func (f *fixture) waitStatusFor(sha string, timeout time.Duration) *gogithub.Rep
 
 // comments returns the pull request's comments.
 func (f *fixture) comments(number int) []*gogithub.IssueComment { return f.gh.Comments(number) }
-
-// eventually polls ok every 10ms until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func configMap(name, data string) string {
 	return "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: NS}\ndata: {" + data + "}\n"

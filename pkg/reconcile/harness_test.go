@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"github.com/gitopsd/gitopsd/pkg/apply"
 	"github.com/gitopsd/gitopsd/pkg/drift"
@@ -107,7 +107,7 @@ type daemon struct {
 	requests    *testenv.Requests // every request of the daemon
 	events      *eventLog
 	registry    *prometheus.Registry
-	logs        *syncBuffer
+	logs        *daemontest.Buffer
 	stop        func()
 }
 
@@ -130,7 +130,7 @@ func startDaemon(t *testing.T, ns string, rp *repo, s setup) *daemon {
 	cfg, requests := testenv.CountRequests(s.config)
 	reach := NewReachability(nil)
 	cfg.Wrap(reach.Wrap)
-	logs := &syncBuffer{}
+	logs := &daemontest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -285,34 +285,8 @@ func (l *eventLog) with(reason string) []event {
 	return out
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// poll calls ok until it is true or timeout passes.
-func poll(timeout time.Duration, ok func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
-}
+// poll reports whether ok came true within timeout.
+func poll(timeout time.Duration, ok func() bool) bool { return daemontest.Poll(timeout, ok) == nil }
 
 const configMap = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: NAME, namespace: NS}\ndata: {v: 'VALUE'}\n"
 

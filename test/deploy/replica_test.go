@@ -10,18 +10,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gitopsd/gitopsd/internal/daemontest"
 	"github.com/gitopsd/gitopsd/internal/image"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,7 +36,7 @@ type replica struct {
 	// mounts maps each mount path of the container to a local directory.
 	mounts map[string]string
 	cmd    *exec.Cmd
-	logs   *syncBuffer
+	logs   *daemontest.Buffer
 	done   chan struct{}
 	err    error
 }
@@ -63,7 +62,7 @@ func start(t *testing.T, pod *corev1.Pod, command func(*replica) *exec.Cmd) *rep
 	if len(spec.Command) != 0 {
 		t.Fatalf("container %s sets a command %q; the image's entrypoint is gitopsd", spec.Name, spec.Command)
 	}
-	r := &replica{t: t, pod: pod, spec: spec, addr: freeAddr(t), logs: &syncBuffer{}, done: make(chan struct{})}
+	r := &replica{t: t, pod: pod, spec: spec, addr: daemontest.FreeAddr(t), logs: &daemontest.Buffer{}, done: make(chan struct{})}
 	r.mountVolumes()
 	r.cmd = command(r)
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
@@ -311,31 +310,4 @@ func (r *replica) stop(grace time.Duration) (time.Duration, error) {
 	case <-time.After(grace):
 		return grace, fmt.Errorf("%s still running %s after SIGTERM; the kubelet would kill it", r.pod.Name, grace)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -34,7 +34,7 @@ func TestGitopsdUpgradesItselfFromGit(t *testing.T) {
 	freshInstall(t)
 	gitHost, _, head := serveFleetWith(t, "self", func(work, url string) { selfInstallation(t, work, url) })
 	createSecret(t)
-	kubectl(t, "apply", "-k", filepath.Join(gitHost.work, example.SelfPath))
+	kubectl(t, "apply", "-k", filepath.Join(gitHost.repo.Work, example.SelfPath))
 	installed := deployment(t).Generation
 	k := newKubelet(t)
 
@@ -190,7 +190,7 @@ func replaceOnce(s, old, new string) (string, bool) {
 // changed to to.
 func selfKustomization(t *testing.T, g *gitServer, from, to string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(g.work, example.SelfPath, "kustomization.yaml"))
+	data, err := os.ReadFile(filepath.Join(g.repo.Work, example.SelfPath, "kustomization.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

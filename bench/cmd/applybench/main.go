@@ -2,35 +2,22 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
-	"github.com/gitopsd/gitopsd/bench/internal/objects"
+	"github.com/gitopsd/gitopsd/bench/internal/command"
 	"github.com/gitopsd/gitopsd/bench/internal/results"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 	"k8s.io/client-go/metadata"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "applybench:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Run("applybench", Main) }
 
 // Options are the command line, parsed.
 type Options struct {
@@ -50,13 +37,8 @@ var engineNames = []string{"gitopsd", "kubectl", "flux", "limit"}
 
 // Validate rejects options that cannot run.
 func (o Options) Validate() error {
-	if len(o.Sizes) == 0 {
-		return errors.New("-n needs at least one size")
-	}
-	for _, n := range o.Sizes {
-		if n < objects.NamespaceShare {
-			return fmt.Errorf("-n %d: a size needs at least %d objects", n, objects.NamespaceShare)
-		}
+	if err := command.CheckSizes(o.Sizes); err != nil {
+		return err
 	}
 	if o.Reps < 1 {
 		return fmt.Errorf("-reps %d: need at least 1", o.Reps)
@@ -82,12 +64,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return o, fmt.Errorf("-n: %w", err)
-		}
-		o.Sizes = append(o.Sizes, n)
+	var err error
+	if o.Sizes, err = command.ParseSizes(*sizes); err != nil {
+		return o, err
 	}
 	for _, e := range strings.Split(*engines, ",") {
 		o.Engines = append(o.Engines, strings.TrimSpace(e))
@@ -115,17 +94,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintln(stderr, "applybench: starting the control plane")
-	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	env, err := testenv.Start(startCtx, testenv.Options{Size: testenv.API})
-	cancel()
+	env, version, err := command.StartPlane(ctx, testenv.API)
 	if err != nil {
 		return err
 	}
 	defer env.Stop()
-	version, err := env.Client.Discovery().ServerVersion()
-	if err != nil {
-		return err
-	}
 	live, err := metadata.NewForConfig(env.Config)
 	if err != nil {
 		return err
@@ -148,7 +121,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	report := &Report{Machine: results.ThisMachine(), Reps: opts.Reps}
-	report.KubernetesVersion = version.GitVersion
+	report.KubernetesVersion = version
 	for _, n := range opts.Sizes {
 		res, err := bench.Run(ctx, n)
 		if err != nil {
@@ -158,12 +131,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	report.LoadAfter = results.LoadAverage()
-	md := report.Markdown()
-	fmt.Fprint(stdout, md)
-	if opts.Out != "" {
-		return results.WriteSection(opts.Out, md)
-	}
-	return nil
+	return command.Publish(stdout, opts.Out, report.Markdown())
 }
 
 // newEngines builds the engines opts names, in the order they take turns.

@@ -7,23 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
+	"github.com/gitopsd/gitopsd/bench/internal/command"
 	"github.com/gitopsd/gitopsd/bench/internal/results"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cutoverbench:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Run("cutoverbench", Main) }
 
 // Options are the command line, parsed.
 type Options struct {
@@ -82,18 +72,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	report := &Report{Machine: results.ThisMachine(), Options: opts}
 
 	fmt.Fprintln(stderr, "cutoverbench: starting a control plane with controllers and kwok nodes")
-	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	env, err := testenv.Start(startCtx, testenv.Options{Size: testenv.Full})
-	cancel()
+	env, version, err := command.StartPlane(ctx, testenv.Full)
 	if err != nil {
 		return err
 	}
 	defer env.Stop()
-	version, err := env.Client.Discovery().ServerVersion()
-	if err != nil {
-		return err
-	}
-	report.Machine.KubernetesVersion = version.GitVersion
+	report.Machine.KubernetesVersion = version
 
 	b, err := newBench(ctx, env, workDir, opts, stderr)
 	if err != nil {
@@ -104,10 +88,5 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	report.Machine.LoadAfter = results.LoadAverage()
-	md := report.Markdown()
-	fmt.Fprint(stdout, md)
-	if opts.Out != "" {
-		return results.WriteSection(opts.Out, md)
-	}
-	return nil
+	return command.Publish(stdout, opts.Out, report.Markdown())
 }

@@ -2,31 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/gitopsd/gitopsd/bench/internal/command"
 	"github.com/gitopsd/gitopsd/bench/internal/objects"
 	"github.com/gitopsd/gitopsd/bench/internal/results"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "driftbench:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Run("driftbench", Main) }
 
 // Options are the command line, parsed.
 type Options struct {
@@ -43,13 +30,8 @@ type Options struct {
 
 // Validate rejects options that cannot run.
 func (o Options) Validate() error {
-	if len(o.Sizes) == 0 {
-		return errors.New("-n needs at least one size")
-	}
-	for _, n := range o.Sizes {
-		if n < objects.NamespaceShare {
-			return fmt.Errorf("size %d: a size needs at least %d objects", n, objects.NamespaceShare)
-		}
+	if err := command.CheckSizes(o.Sizes); err != nil {
+		return err
 	}
 	if o.Changes < len(changeKinds) {
 		return fmt.Errorf("-changes %d: need at least %d, one of each kind", o.Changes, len(changeKinds))
@@ -72,25 +54,10 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		return o, err
 	}
 	var err error
-	if o.Sizes, err = parseSizes("-n", *sizes); err != nil {
+	if o.Sizes, err = command.ParseSizes(*sizes); err != nil {
 		return o, err
 	}
 	return o, o.Validate()
-}
-
-func parseSizes(flagName, list string) ([]int, error) {
-	var sizes []int
-	for _, s := range strings.Split(list, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", flagName, err)
-		}
-		sizes = append(sizes, n)
-	}
-	return sizes, nil
 }
 
 // Main runs the measurements opts asks for, each size on a control plane
@@ -137,30 +104,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	report.LoadAfter = results.LoadAverage()
-	md := report.Markdown()
-	fmt.Fprint(stdout, md)
-	if opts.Out != "" {
-		return results.WriteSection(opts.Out, md)
-	}
-	return nil
+	return command.Publish(stdout, opts.Out, report.Markdown())
 }
 
 // onPlane starts a control plane, runs measure on it, and stops it.
 func onPlane(ctx context.Context, stderr io.Writer, report *Report, measure func(*testenv.Env) error) error {
 	fmt.Fprintln(stderr, "driftbench: starting a control plane")
-	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	env, err := testenv.Start(startCtx, testenv.Options{Size: testenv.API})
-	cancel()
+	env, version, err := command.StartPlane(ctx, testenv.API)
 	if err != nil {
 		return err
 	}
 	defer env.Stop()
-	if report.KubernetesVersion == "" {
-		version, err := env.Client.Discovery().ServerVersion()
-		if err != nil {
-			return err
-		}
-		report.KubernetesVersion = version.GitVersion
-	}
+	report.KubernetesVersion = version
 	return measure(env)
 }

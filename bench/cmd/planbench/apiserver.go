@@ -2,9 +2,8 @@ package main
 
 import (
 	"context"
-	"strconv"
-	"strings"
 
+	"github.com/gitopsd/gitopsd/bench/internal/requests"
 	"k8s.io/client-go/rest"
 )
 
@@ -22,59 +21,13 @@ func (c ServerCounts) Sub(before ServerCounts) ServerCounts {
 // Total is every request counted.
 func (c ServerCounts) Total() int { return c.Reads + c.Writes + c.DryRuns }
 
-// serverRequests reads the API server's request counters. Requests for
-// non-resource paths (such as /metrics), watches, and the API server's
-// own Lease renewals are left out.
+// serverRequests reads the API server's request counters into the
+// report's classes. Watches, discovery and the API server's own Lease
+// renewals are left out (see requests.Parse).
 func serverRequests(ctx context.Context, client rest.Interface) (ServerCounts, error) {
-	body, err := client.Get().AbsPath("/metrics").DoRaw(ctx)
+	c, err := requests.Read(ctx, client)
 	if err != nil {
 		return ServerCounts{}, err
 	}
-	return parseServerRequests(string(body)), nil
-}
-
-func parseServerRequests(exposition string) ServerCounts {
-	var c ServerCounts
-	for line := range strings.Lines(exposition) {
-		rest, ok := strings.CutPrefix(line, "apiserver_request_total{")
-		if !ok {
-			continue
-		}
-		labelText, valueText, ok := strings.Cut(rest, "} ")
-		if !ok {
-			continue
-		}
-		value, err := strconv.ParseFloat(strings.TrimSpace(valueText), 64)
-		if err != nil {
-			continue
-		}
-		labels := parseLabels(labelText)
-		n := int(value)
-		switch {
-		case labels["resource"] == "", labels["resource"] == "leases":
-		case labels["dry_run"] != "":
-			c.DryRuns += n
-		case labels["verb"] == "GET" || labels["verb"] == "LIST":
-			c.Reads += n
-		case labels["verb"] == "WATCH" || labels["verb"] == "WATCHLIST":
-		default:
-			c.Writes += n
-		}
-	}
-	return c
-}
-
-// parseLabels reads `a="x",b="y"`; values hold no quotes here.
-func parseLabels(text string) map[string]string {
-	labels := map[string]string{}
-	for text != "" {
-		name, rest, ok := strings.Cut(text, `="`)
-		if !ok {
-			break
-		}
-		value, rest, _ := strings.Cut(rest, `"`)
-		labels[name] = value
-		text = strings.TrimPrefix(rest, ",")
-	}
-	return labels
+	return ServerCounts{Reads: c.Reads(), Writes: c.Writes(), DryRuns: c.Verb(requests.DryRun)}, nil
 }

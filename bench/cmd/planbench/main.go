@@ -7,27 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"os/signal"
-	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/gitopsd/gitopsd/bench/internal/command"
 	"github.com/gitopsd/gitopsd/bench/internal/objects"
 	"github.com/gitopsd/gitopsd/bench/internal/results"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "planbench:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Run("planbench", Main) }
 
 // Options are the command line, parsed.
 type Options struct {
@@ -92,23 +80,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bin := opts.Gitopsd
 	if bin == "" {
 		fmt.Fprintln(stderr, "planbench: building gitopsd")
-		if bin, err = buildGitopsd(ctx, workDir); err != nil {
+		if bin, _, err = command.BuildGitopsd(ctx, workDir); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(stderr, "planbench: starting a control plane")
-	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	env, err := testenv.Start(startCtx, testenv.Options{Size: testenv.API})
-	cancel()
+	env, version, err := command.StartPlane(ctx, testenv.API)
 	if err != nil {
 		return err
 	}
 	defer env.Stop()
-	version, err := env.Client.Discovery().ServerVersion()
-	if err != nil {
-		return err
-	}
-	report.Machine.KubernetesVersion = version.GitVersion
+	report.Machine.KubernetesVersion = version
 
 	b, err := newBench(ctx, env, bin, workDir, opts, stderr)
 	if err != nil {
@@ -122,27 +104,5 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	report.Machine.LoadAfter = results.LoadAverage()
-	md := report.Markdown()
-	fmt.Fprint(stdout, md)
-	if opts.Out != "" {
-		return results.WriteSection(opts.Out, md)
-	}
-	return nil
-}
-
-// buildGitopsd builds the daemon from the gitopsd module this module
-// replaces, as `make build` does, into dir.
-func buildGitopsd(ctx context.Context, dir string) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/gitopsd/gitopsd").Output()
-	if err != nil {
-		return "", fmt.Errorf("find the gitopsd module: %w", err)
-	}
-	bin := filepath.Join(dir, "gitopsd")
-	// The tags of make build (internal/image.BuildTags).
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "kustomize_disable_go_plugin_support", "-o", bin, "./cmd/gitopsd")
-	cmd.Dir = strings.TrimSpace(string(out))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build gitopsd: %w: %s", err, out)
-	}
-	return bin, nil
+	return command.Publish(stdout, opts.Out, report.Markdown())
 }

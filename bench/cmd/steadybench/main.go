@@ -2,31 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/gitopsd/gitopsd/bench/internal/command"
 	"github.com/gitopsd/gitopsd/bench/internal/objects"
 	"github.com/gitopsd/gitopsd/bench/internal/results"
 	"github.com/gitopsd/gitopsd/internal/testenv"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "steadybench:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Run("steadybench", Main) }
 
 // Options are the command line, parsed.
 type Options struct {
@@ -52,13 +40,8 @@ type Options struct {
 
 // Validate rejects options that cannot run.
 func (o Options) Validate() error {
-	if len(o.Sizes) == 0 {
-		return errors.New("-n needs at least one size")
-	}
-	for _, n := range o.Sizes {
-		if n < objects.NamespaceShare {
-			return fmt.Errorf("-n %d: a size needs at least %d objects", n, objects.NamespaceShare)
-		}
+	if err := command.CheckSizes(o.Sizes); err != nil {
+		return err
 	}
 	if o.PerInstallation < objects.NamespaceShare {
 		return fmt.Errorf("-per-installation %d: need at least %d", o.PerInstallation, objects.NamespaceShare)
@@ -90,15 +73,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	for _, s := range strings.Split(*sizes, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return o, fmt.Errorf("-n: %w", err)
-		}
-		o.Sizes = append(o.Sizes, n)
+	var err error
+	if o.Sizes, err = command.ParseSizes(*sizes); err != nil {
+		return o, err
 	}
 	return o, o.Validate()
 }
@@ -127,7 +104,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if bin == "" {
 		fmt.Fprintln(stderr, "steadybench: building gitopsd")
 		var commit string
-		if bin, commit, err = buildGitopsd(ctx, workDir); err != nil {
+		if bin, commit, err = command.BuildGitopsd(ctx, workDir); err != nil {
 			return err
 		}
 		report.Build = "built from this repository at " + commit
@@ -151,12 +128,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	report.LoadAfter = results.LoadAverage()
-	md := report.Markdown()
-	fmt.Fprint(stdout, md)
-	if opts.Out != "" {
-		return results.WriteSection(opts.Out, md)
-	}
-	return nil
+	return command.Publish(stdout, opts.Out, report.Markdown())
 }
 
 // onPlanes starts two control planes, one for the daemon and one that
@@ -165,21 +137,13 @@ func onPlanes(ctx context.Context, stderr io.Writer, report *Report, measure fun
 	fmt.Fprintln(stderr, "steadybench: starting a control plane for the daemon and an idle one")
 	var envs [2]*testenv.Env
 	for i := range envs {
-		startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		env, err := testenv.Start(startCtx, testenv.Options{Size: testenv.API})
-		cancel()
+		env, version, err := command.StartPlane(ctx, testenv.API)
 		if err != nil {
 			return err
 		}
 		defer env.Stop()
 		envs[i] = env
-	}
-	if report.KubernetesVersion == "" {
-		version, err := envs[0].Client.Discovery().ServerVersion()
-		if err != nil {
-			return err
-		}
-		report.KubernetesVersion = version.GitVersion
+		report.KubernetesVersion = version
 	}
 	return measure(envs[0], envs[1])
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/gitopsd/gitopsd/bench/internal/requests"
 )
 
 // reconcileMetric counts the daemon's reconciles by installation and
@@ -33,7 +35,7 @@ func parseReconciles(exposition string) (Reconciles, error) {
 			return r, errors.New(reconcileMetric + ": " + err.Error())
 		}
 		found = true
-		if parseLabels(labelText)["result"] == "success" {
+		if requests.ParseLabels(labelText)["result"] == "success" {
 			r.Succeeded += int(value)
 		} else {
 			r.Failed += int(value)

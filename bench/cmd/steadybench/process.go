@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -200,26 +199,4 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
-}
-
-// buildGitopsd builds the daemon from the gitopsd module this module
-// replaces, as `make build` does, into dir, and says which commit of the
-// repository it was built from.
-func buildGitopsd(ctx context.Context, dir string) (bin, commit string, err error) {
-	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/gitopsd/gitopsd").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("find the gitopsd module: %w", err)
-	}
-	module := strings.TrimSpace(string(out))
-	bin = filepath.Join(dir, "gitopsd")
-	// The tags of make build (internal/image.BuildTags).
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "kustomize_disable_go_plugin_support", "-o", bin, "./cmd/gitopsd")
-	cmd.Dir = module
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("go build gitopsd: %w: %s", err, out)
-	}
-	if commit, err = git(ctx, module, "describe", "--always", "--dirty"); err != nil {
-		return "", "", err
-	}
-	return bin, commit, nil
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gitopsd/gitopsd/bench/internal/requests"
 	"github.com/gitopsd/gitopsd/bench/internal/results"
 )
 
@@ -38,7 +39,7 @@ func verdict(met bool) *bool { return &met }
 // verbTable is a table with the given leading columns, then one column per
 // verb and one for all.
 func verbTable(lead []string, rows [][]string) string {
-	head := append(append(append([]string(nil), lead...), Verbs...), "all")
+	head := append(append(append([]string(nil), lead...), requests.Verbs...), "all")
 	var b strings.Builder
 	b.WriteString("| " + strings.Join(head, " | ") + " |\n|" + strings.Repeat("---:|", len(head)) + "\n")
 	for _, r := range rows {
@@ -48,9 +49,9 @@ func verbTable(lead []string, rows [][]string) string {
 }
 
 // verbCells formats each verb's count of c, and their total, with format.
-func verbCells(c Counts, format func(int) string) []string {
+func verbCells(c requests.Counts, format func(int) string) []string {
 	var cells []string
-	for _, v := range Verbs {
+	for _, v := range requests.Verbs {
 		cells = append(cells, format(c.Verb(v)))
 	}
 	return append(cells, format(c.Total()))
@@ -74,7 +75,7 @@ func (r *Report) WindowTable() string {
 	for _, res := range r.Results {
 		for _, who := range []struct {
 			name string
-			c    Counts
+			c    requests.Counts
 		}{{"gitopsd", res.Requests}, {"idle plane (taken off)", res.Plane}} {
 			lead := []string{fmt.Sprint(res.N), who.name, res.Window.String()}
 			rows = append(rows, append(lead, verbCells(who.c, func(n int) string { return fmt.Sprint(n) })...))
@@ -89,7 +90,7 @@ func (r *Report) ResourceTable() string {
 	var b strings.Builder
 	b.WriteString("| objects | verb | resource | in the window | per periodic reconcile |\n|---:|---|---|---:|---:|\n")
 	for _, res := range r.Results {
-		keys := slices.SortedFunc(maps.Keys(res.Requests), func(a, b Key) int {
+		keys := slices.SortedFunc(maps.Keys(res.Requests), func(a, b requests.Key) int {
 			if d := res.Requests[b] - res.Requests[a]; d != 0 {
 				return d
 			}
@@ -122,7 +123,7 @@ func (r *Report) FluxTable() string {
 		c := res.Requests
 		g := scale(c.Total())
 		fmt.Fprintf(&b, "| %d | gitopsd (%s) | %s | %.0f | %.3f | %.0f | %.0f | %.0f | — |\n", res.N, plural(res.Installations, "installation"), res.Interval,
-			g, g/float64(res.N), scale(c.Reads()), scale(c.Writes()), scale(c.Verb(DryRun)))
+			g, g/float64(res.N), scale(c.Reads()), scale(c.Writes()), scale(c.Verb(requests.DryRun)))
 		i := slices.IndexFunc(r.Flux, func(f FluxInterval) bool { return f.N == res.N })
 		if i < 0 {
 			fmt.Fprintf(&b, "| %d | Flux | any | not measured | — | — | — | — | — |\n", res.N)
@@ -147,7 +148,7 @@ func (r *Report) SyncTable() string {
 		}
 		fmt.Fprintf(&b, "| %d | %d | %s | %s | %d | %d | %d | %s |\n", res.N, res.Installations,
 			results.FormatDuration(res.InitialSync), results.FormatDuration(res.SlowestApply),
-			res.Sync.Reads(), res.Sync.Writes(), res.Sync.Verb(DryRun), settled)
+			res.Sync.Reads(), res.Sync.Writes(), res.Sync.Verb(requests.DryRun), settled)
 	}
 	return b.String()
 }
@@ -178,8 +179,8 @@ func (r *Report) Targets() []results.Target {
 				Measured: fmt.Sprintf("%.1f (%d in %d reconciles)", per, res.Requests.Total(), res.Reconciles),
 				Met:      verdict(per <= float64(limit))},
 			results.Target{N: res.N, Goal: "no writes and no dry runs at rest",
-				Measured: fmt.Sprintf("%d writes, %d dry runs in %s", res.Requests.Writes(), res.Requests.Verb(DryRun), res.Window),
-				Met:      verdict(res.Requests.Writes() <= 0 && res.Requests.Verb(DryRun) <= 0)})
+				Measured: fmt.Sprintf("%d writes, %d dry runs in %s", res.Requests.Writes(), res.Requests.Verb(requests.DryRun), res.Window),
+				Met:      verdict(res.Requests.Writes() <= 0 && res.Requests.Verb(requests.DryRun) <= 0)})
 	}
 	t := results.Target{N: peakTargetN, Goal: "VmHWM < 150 MiB, periodic reconciles included"}
 	if i := slices.IndexFunc(r.Results, func(res Result) bool { return res.N == peakTargetN }); i >= 0 {

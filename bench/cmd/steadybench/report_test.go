@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitopsd/gitopsd/bench/internal/requests"
 )
 
 func sampleReport() *Report {
@@ -14,17 +16,17 @@ func sampleReport() *Report {
 		Results: []Result{
 			{
 				N: 5000, Installations: 5, Kinds: 8, Interval: 30 * time.Second, Window: 3 * time.Minute,
-				InitialSync: 9 * time.Second, SlowestApply: 4 * time.Second, Sync: Counts{{Get, "configmaps"}: 100, {List, "configmaps"}: 18, {Patch, "configmaps"}: 5017}, Settled: 2 * time.Second,
+				InitialSync: 9 * time.Second, SlowestApply: 4 * time.Second, Sync: requests.Counts{{Verb: requests.Get, Resource: "configmaps"}: 100, {Verb: requests.List, Resource: "configmaps"}: 18, {Verb: requests.Patch, Resource: "configmaps"}: 5017}, Settled: 2 * time.Second,
 				Reconciles: 30,
-				Requests:   Counts{{Get, "configmaps"}: 30, {List, "configmaps"}: 18, {List, "secrets"}: 240, {Watch, "secrets"}: 2},
-				Plane:      Counts{{Update, "endpoints"}: 18, {Discovery, "/openapi/v3"}: 36},
+				Requests:   requests.Counts{{Verb: requests.Get, Resource: "configmaps"}: 30, {Verb: requests.List, Resource: "configmaps"}: 18, {Verb: requests.List, Resource: "secrets"}: 240, {Verb: requests.Watch, Resource: "secrets"}: 2},
+				Plane:      requests.Counts{{Verb: requests.Update, Resource: "endpoints"}: 18, {Verb: requests.Discovery, Resource: "/openapi/v3"}: 36},
 				Ready:      Memory{HWM: 120 << 20}, End: Memory{RSS: 100 << 20, HWM: 110 << 20, Anon: 40 << 20, File: 60 << 20},
 				HeapInUse: 30 << 20, Goroutines: 95,
 			},
 			{
 				N: 10000, Installations: 10, Kinds: 8, Interval: 30 * time.Second, Window: 3 * time.Minute,
 				Settled: settleTimeout, Reconciles: 60,
-				Requests: Counts{{List, "secrets"}: 900, {Patch, "configmaps"}: 1, {DryRun, "configmaps"}: 3},
+				Requests: requests.Counts{{Verb: requests.List, Resource: "secrets"}: 900, {Verb: requests.Patch, Resource: "configmaps"}: 1, {Verb: requests.DryRun, Resource: "configmaps"}: 3},
 				Ready:    Memory{HWM: 140 << 20}, End: Memory{RSS: 130 << 20, HWM: 160 << 20},
 			},
 		},

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gitopsd/gitopsd/bench/internal/requests"
 	"github.com/gitopsd/gitopsd/bench/internal/results"
 	"github.com/gitopsd/gitopsd/bench/internal/still"
 	"github.com/gitopsd/gitopsd/internal/testenv"
@@ -57,13 +58,13 @@ type Result struct {
 	// Sync are the requests the API server served during the initial
 	// sync; Settled how long after Ready they stopped (settleTimeout when
 	// they did not).
-	Sync    Counts
+	Sync    requests.Counts
 	Settled time.Duration
 	// Reconciles are the periodic reconciles that ended in the window.
 	Reconciles int
 	// Requests are the daemon's in the window: the API server's counts
 	// less the idle plane's, Plane, over the same window.
-	Requests, Plane Counts
+	Requests, Plane requests.Counts
 	// Ready is the memory when every installation was Ready (its HWM the
 	// peak of the initial sync); End at the window's end (its HWM the peak
 	// since Ready).
@@ -108,7 +109,7 @@ func Measure(ctx context.Context, env, idle *testenv.Env, run Run, progress io.W
 	defer rollouts.Stop()
 
 	api := env.Client.Discovery().RESTClient()
-	before, err := serverRequests(ctx, api)
+	before, err := requests.Read(ctx, api)
 	if err != nil {
 		return res, err
 	}
@@ -152,7 +153,7 @@ func Measure(ctx context.Context, env, idle *testenv.Env, run Run, progress io.W
 // sync waits until every installation of fleet is Ready at its commit,
 // records how long that took, the API server's counts since before and
 // the memory, starts a new peak, and waits until the requests stop.
-func (d *daemon) sync(ctx context.Context, api rest.Interface, before Counts, fleet *Fleet, timeout time.Duration, res *Result) error {
+func (d *daemon) sync(ctx context.Context, api rest.Interface, before requests.Counts, fleet *Fleet, timeout time.Duration, res *Result) error {
 	status, err := d.waitReady(ctx, fleet, timeout)
 	if err != nil {
 		return err
@@ -163,7 +164,7 @@ func (d *daemon) sync(ctx context.Context, api rest.Interface, before Counts, fl
 			res.SlowestApply = max(res.SlowestApply, took)
 		}
 	}
-	ready, err := serverRequests(ctx, api)
+	ready, err := requests.Read(ctx, api)
 	if err != nil {
 		return err
 	}
@@ -175,8 +176,8 @@ func (d *daemon) sync(ctx context.Context, api rest.Interface, before Counts, fl
 		return err
 	}
 	_, res.Settled, err = still.Wait(ctx, settleEvery, settleQuiet, settleTimeout, func() (int, error) {
-		c, err := serverRequests(ctx, api)
-		return c.Total() - c.Verb(Discovery), err // the API server fetches OpenAPI itself every few seconds
+		c, err := requests.Read(ctx, api)
+		return c.Total() - c.Verb(requests.Discovery), err // the API server fetches OpenAPI itself every few seconds
 	})
 	return err
 }
@@ -221,7 +222,7 @@ func (d *daemon) watch(ctx context.Context, api, idle rest.Interface, window tim
 
 // snapshot is the counters the window is the difference of.
 type snapshot struct {
-	plane, idle Counts
+	plane, idle requests.Counts
 	reconciles  Reconciles
 	heap        int64
 	goroutines  int
@@ -231,10 +232,10 @@ type snapshot struct {
 func (d *daemon) snapshot(ctx context.Context, api, idle rest.Interface) (snapshot, error) {
 	var s snapshot
 	var err error
-	if s.plane, err = serverRequests(ctx, api); err != nil {
+	if s.plane, err = requests.Read(ctx, api); err != nil {
 		return s, err
 	}
-	if s.idle, err = serverRequests(ctx, idle); err != nil {
+	if s.idle, err = requests.Read(ctx, idle); err != nil {
 		return s, fmt.Errorf("the idle plane: %w", err)
 	}
 	exposition, err := get(ctx, d.base+"/metrics")

@@ -1,4 +1,4 @@
-package main
+package requests
 
 import (
 	"maps"
@@ -31,8 +31,8 @@ apiserver_request_total{code="200",component="",dry_run="",group="",resource="",
 apiserver_request_total{code="200",component="",dry_run="",group="",resource="",scope="",subresource="/apis",verb="GET",version=""} 1
 `
 
-func TestParseServerRequests(t *testing.T) {
-	c := parseServerRequests(scrape)
+func TestParse(t *testing.T) {
+	c := Parse(scrape)
 	want := Counts{
 		{Get, "configmaps"}: 8, {List, "configmaps"}: 2, {Watch, "configmaps"}: 3,
 		{Create, "events"}: 3, {Update, "configmaps"}: 1,
@@ -41,7 +41,7 @@ func TestParseServerRequests(t *testing.T) {
 		{Other, "pods/exec"}: 1, {List, "deployments.apps"}: 4,
 	}
 	if !maps.Equal(c, want) {
-		t.Errorf("parseServerRequests =\n%v, want\n%v", c, want)
+		t.Errorf("Parse =\n%v, want\n%v", c, want)
 	}
 	if c.Verb(Delete) != 3 || c.Writes() != 19 || c.Reads() != 14 || c.Total() != 49 {
 		t.Errorf("delete %d, writes %d, reads %d, total %d; want 3, 19, 14, 49", c.Verb(Delete), c.Writes(), c.Reads(), c.Total())

@@ -1,4 +1,4 @@
-package main
+package requests
 
 import (
 	"context"
@@ -83,21 +83,21 @@ func (c Counts) Sub(before Counts) Counts {
 	return d
 }
 
-// serverRequests reads the API server's request counters.
-func serverRequests(ctx context.Context, client rest.Interface) (Counts, error) {
+// Read reads the API server's request counters from its /metrics.
+func Read(ctx context.Context, client rest.Interface) (Counts, error) {
 	body, err := client.Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return parseServerRequests(string(body)), nil
+	return Parse(string(body)), nil
 }
 
-// parseServerRequests sums apiserver_request_total by Key. Left out: the
+// Parse sums apiserver_request_total in a /metrics exposition by Key. Left out: the
 // benchmark's own reads of /metrics and health checks, writes of
 // Deployment statuses (those of Rollouts, which stands in for the
 // Deployment controller), and Leases: the API server renews its own every
 // 10s, and the daemon runs without leader election.
-func parseServerRequests(exposition string) Counts {
+func Parse(exposition string) Counts {
 	c := Counts{}
 	for line := range strings.Lines(exposition) {
 		rest, ok := strings.CutPrefix(line, "apiserver_request_total{")
@@ -112,7 +112,7 @@ func parseServerRequests(exposition string) Counts {
 		if err != nil {
 			continue
 		}
-		if k, ok := keyOf(parseLabels(labelText)); ok && value > 0 {
+		if k, ok := keyOf(ParseLabels(labelText)); ok && value > 0 {
 			c[k] += int(value)
 		}
 	}
@@ -169,8 +169,9 @@ func ownPath(path string) bool {
 	return false
 }
 
-// parseLabels reads `a="x",b="y"`; values hold no quotes here.
-func parseLabels(text string) map[string]string {
+// ParseLabels reads the labels of a sample, `a="x",b="y"`, for metrics
+// whose values hold no quotes (those of the API server and of gitopsd).
+func ParseLabels(text string) map[string]string {
 	labels := map[string]string{}
 	for text != "" {
 		name, rest, ok := strings.Cut(text, `="`)

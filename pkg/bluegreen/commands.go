@@ -31,7 +31,7 @@ func (x *run) promote(ctx context.Context) error {
 			return nil
 		}
 		a.Promoted = true
-		a.record(a.Step, x.now, "promoted by gitopsd promote")
+		a.record(a.Step, x.now(), "promoted by gitopsd promote")
 		return x.save(ctx)
 	case x.st.RolledBack != nil:
 		x.st.RolledBack, x.promoted = nil, true
@@ -49,7 +49,7 @@ func (x *run) promote(ctx context.Context) error {
 func (x *run) rollback(ctx context.Context) (Result, bool) {
 	if a := x.st.Attempt; a.Active() {
 		x.end(a, StepRolledBack, "stopped by gitopsd rollback")
-		x.st.RolledBack = &RolledBack{Digest: a.Digest, Commit: a.Commit, At: x.now}
+		x.st.RolledBack = &RolledBack{Digest: a.Digest, Commit: a.Commit, At: x.now()}
 		if err := x.save(ctx); err != nil {
 			x.reply = err
 			return x.failed(err), true
@@ -71,7 +71,7 @@ func (x *run) rollback(ctx context.Context) (Result, bool) {
 		}
 	}
 	left := x.st.Live
-	x.st.RolledBack = &RolledBack{Digest: live.Digest, Commit: x.in.Commit, At: x.now}
+	x.st.RolledBack = &RolledBack{Digest: live.Digest, Commit: x.in.Commit, At: x.now()}
 	msg := fmt.Sprintf("rolled back by gitopsd rollback: Service(s) switched to %s (commit %s)", to, short(v.Commit))
 	var undone *Attempt // the cutover that made the colour left live
 	if a := x.st.Attempt; a != nil && a.To == left {

@@ -28,7 +28,7 @@ func (c *Cutover) Reconcile(ctx context.Context, in Input) Result {
 	}
 	x := &run{c: c, in: in, r: r, st: st}
 	res := x.reconcile(ctx)
-	res.ChangeSet, res.Reply = x.cs, x.reply
+	res.ChangeSet, res.Reply = x.applied, x.reply
 	if res.Outcome == Interrupted && ctx.Err() == nil {
 		res.Outcome = Failed // a wait failed for another reason
 	}
@@ -44,6 +44,7 @@ type run struct {
 	r        *rendered
 	st       *State
 	cs       *apply.ChangeSet // the last apply's
+	applied  *apply.ChangeSet // what the run's applies did, merged
 	promoted bool             // a promote asks to start a cutover again
 	reply    error
 	replied  bool
@@ -227,7 +228,7 @@ func (x *run) apply(ctx context.Context) error {
 	}
 	cs, err := x.in.Applier.Apply(ctx, set, keep)
 	if cs != nil {
-		x.cs = cs
+		x.cs, x.applied = cs, merged(x.applied, cs)
 	}
 	if err != nil {
 		return err

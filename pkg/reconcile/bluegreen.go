@@ -153,6 +153,7 @@ func (w *worker) reconcileBlueGreen(ctx, waitCtx context.Context, inst config.In
 	}
 	w.mu.Unlock()
 	cmd.answer(res.Message, res.Reply)
+	w.logCommand(inst.Name, snap.Commit, cmd, res)
 	elapsed := time.Since(start)
 	cs := res.ChangeSet
 	switch res.Outcome {
@@ -177,6 +178,17 @@ func (w *worker) reconcileBlueGreen(ctx, waitCtx context.Context, inst config.In
 		err = &cutoverError{err: err}
 	}
 	return w.failed(inst, cs, err, elapsed, poked)
+}
+
+// logCommand logs the outcome of an operator's command, if any.
+func (w *worker) logCommand(name, commit string, cmd *command, res bluegreen.Result) {
+	switch {
+	case cmd == nil:
+	case res.Reply != nil:
+		w.r.log.Warn("command refused", logkey.Installation, name, logkey.Commit, commit, logkey.Action, cmd.cmd, logkey.Error, res.Reply)
+	default:
+		w.r.log.Info("command done", logkey.Installation, name, logkey.Commit, commit, logkey.Action, cmd.cmd, logkey.Message, res.Message)
+	}
 }
 
 // until is next, or the time left until at when that comes sooner (by the
@@ -209,6 +221,8 @@ func (w *worker) observeCutover(s bluegreen.Status) {
 		eventType = corev1.EventTypeWarning
 	}
 	w.r.events.Event(name, eventType, "Cutover", last.Message)
+	w.r.log.Info("cutover step", logkey.Installation, name, logkey.Commit, a.Commit, logkey.Cutover, a.Number,
+		logkey.Step, last.Step, logkey.Message, last.Message)
 	if a.Active() {
 		w.setPhase(Progressing, last.Message)
 	}

@@ -168,6 +168,8 @@ func authProblem(status int) string {
 // commandStatus is the HTTP status of a command that failed.
 func commandStatus(err error, leading bool) int {
 	switch {
+	case errors.Is(err, reconcile.ErrNoInstallation):
+		return http.StatusNotFound
 	case errors.Is(err, reconcile.ErrNotReconciled) && !leading:
 		return http.StatusServiceUnavailable
 	case errors.Is(err, reconcile.ErrNotReconciled):

@@ -51,6 +51,7 @@ func TestCommandEndpointsNeedTheToken(t *testing.T) {
 		{name: "right token", token: "secret", auth: "Bearer secret", want: http.StatusOK, wantCalls: 1},
 		{name: "not blue/green", token: "secret", auth: "Bearer secret", err: reconcile.ErrNotBlueGreen, want: http.StatusConflict, wantCalls: 1},
 		{name: "unknown installation", token: "secret", auth: "Bearer secret", err: fmt.Errorf("x: %w", reconcile.ErrNotReconciled), leading: true, want: http.StatusNotFound, wantCalls: 1},
+		{name: "not in the fleet", token: "secret", auth: "Bearer secret", err: fmt.Errorf("%w x in gitopsd.yaml", reconcile.ErrNoInstallation), want: http.StatusNotFound, wantCalls: 1},
 		{name: "standby replica", token: "secret", auth: "Bearer secret", err: fmt.Errorf("x: %w", reconcile.ErrNotReconciled), want: http.StatusServiceUnavailable, wantCalls: 1},
 		{name: "nothing to promote", token: "secret", auth: "Bearer secret", err: errors.New("nothing to promote"), want: http.StatusConflict, wantCalls: 1},
 	}

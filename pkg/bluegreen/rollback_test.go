@@ -2,6 +2,7 @@ package bluegreen_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +152,19 @@ func TestSecondRollbackIsRefused(t *testing.T) {
 		state, desc, _ := cutoverStatus(f.gh, head)
 		return state == "success" && strings.Contains(desc, "cutover #2")
 	})
+}
+
+// TestCommandToUnknownInstallation names an installation the fleet does
+// not have: the answer says so, rather than that another replica has it.
+func TestCommandToUnknownInstallation(t *testing.T) {
+	ns := env.Namespace(t)
+	f := newFleet(t, ns, app{})
+	d := startDaemon(t, f, setup{})
+	d.waitFor(60*time.Second, "the first apply", readyAt(f.git("rev-parse", "HEAD")))
+	for _, do := range []func(context.Context, string) (string, error){d.r.Rollback, d.r.Promote} {
+		_, err := do(context.Background(), "nope")
+		if !errors.Is(err, reconcile.ErrNoInstallation) || err.Error() != "no installation nope in gitopsd.yaml (it lists web)" {
+			t.Errorf("a command to nope: %v", err)
+		}
+	}
 }

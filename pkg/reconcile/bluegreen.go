@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
@@ -35,9 +37,13 @@ func BlueGreenSpec(bg *config.BlueGreen) bluegreen.Spec {
 }
 
 // ErrNotReconciled is returned for a command to an installation that this
-// replica does not reconcile (not in gitopsd.yaml, or another replica
-// leads).
+// replica does not reconcile: another replica leads, or no gitopsd.yaml
+// was read yet.
 var ErrNotReconciled = errors.New("not reconciled by this replica")
+
+// ErrNoInstallation is returned for a command to an installation that the
+// fleet's gitopsd.yaml does not list.
+var ErrNoInstallation = errors.New("no installation")
 
 // ErrNotBlueGreen is returned for a command to an installation without a
 // blueGreen block.
@@ -71,7 +77,7 @@ func (r *Reconciler) Rollback(ctx context.Context, name string) (string, error) 
 func (r *Reconciler) command(ctx context.Context, name string, cmd bluegreen.Command) (string, error) {
 	w := r.worker(name)
 	if w == nil {
-		return "", fmt.Errorf("installation %s: %w", name, ErrNotReconciled)
+		return "", r.notReconciled(name)
 	}
 	c := &command{cmd: cmd, reply: make(chan commandReply, 1)}
 	w.mu.Lock()
@@ -95,6 +101,20 @@ func (r *Reconciler) command(ctx context.Context, name string, cmd bluegreen.Com
 	case <-ctx.Done():
 		return "", fmt.Errorf("%s of installation %s: %w", cmd, name, ctx.Err())
 	}
+}
+
+// notReconciled says why this replica has no worker for installation
+// name: the fleet does not list it, or another replica reconciles it.
+func (r *Reconciler) notReconciled(name string) error {
+	fleet := r.fleetNames()
+	if fleet == nil || slices.Contains(fleet, name) {
+		return fmt.Errorf("installation %s: %w", name, ErrNotReconciled)
+	}
+	listed := strings.Join(fleet, ", ")
+	if len(fleet) > 10 {
+		listed = fmt.Sprintf("%s and %d more", strings.Join(fleet[:10], ", "), len(fleet)-10)
+	}
+	return fmt.Errorf("%w %s in %s (it lists %s)", ErrNoInstallation, name, config.FileName, listed)
 }
 
 // takeCommand returns the command waiting, if any.

@@ -91,7 +91,9 @@ func printBlueGreen(out io.Writer, installations []reconcile.InstallationStatus)
 			}
 			line += fmt.Sprintf("; cutover #%d of %s: %s at step %s: %s", a.Number, short(a.Commit), bg.Phase, bg.Step, what)
 		}
-		fmt.Fprintln(out, oneLine(line, 240))
+		// Whole, on one line: a pipe or a file gets all of it, and a
+		// terminal wraps it.
+		fmt.Fprintln(out, strings.Join(strings.Fields(line), " "))
 	}
 }
 

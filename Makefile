@@ -26,8 +26,10 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 .PHONY: demo build image tools chromium test screenshots cluster bench corpus
 
 ## demo: start a local cluster, run gitopsd against examples/repo, show the loop
+# Built, not go run: go run exits 1 on Ctrl-C whatever the demo returns.
 demo: tools build
-	go run ./hack/demo
+	go build -o bin/demo ./hack/demo
+	bin/demo
 
 ## build: compile bin/gitopsd
 build:

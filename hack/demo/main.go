@@ -55,11 +55,17 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	d := &demo{dir: filepath.Join(testenv.CacheDir(), "demo"), gitopsd: gitopsd, kubectl: filepath.Join(testenv.BinDir(), "kubectl")}
-	d.fleet = filepath.Join(d.dir, "fleet")
-	if err := os.RemoveAll(d.dir); err != nil {
+	// A directory of its own, so that two demos on one machine keep apart.
+	if err := os.MkdirAll(testenv.CacheDir(), 0o755); err != nil {
 		return err
 	}
+	dir, err := os.MkdirTemp(testenv.CacheDir(), "demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	d := &demo{dir: dir, gitopsd: gitopsd, kubectl: filepath.Join(testenv.BinDir(), "kubectl")}
+	d.fleet = filepath.Join(d.dir, "fleet")
 
 	step("Starting a local Kubernetes %s control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok fake nodes)", testenv.KubernetesVersion)
 	env, err := testenv.Start(ctx, testenv.Options{Size: testenv.Full, Dir: filepath.Join(d.dir, "cluster")})
@@ -167,8 +173,8 @@ In another terminal, try:
   %s diff --dir . --kubeconfig $KUBECONFIG   # what would change, before committing
 
 The daemon logs to %s.
-Press Ctrl-C to stop the daemon and the cluster.
-`, d.addr, d.kubeconfig, d.kubectl, d.gitopsd, d.addr, d.addr, d.fleet, d.gitopsd, daemon.log)
+Press Ctrl-C to stop the daemon and the cluster and remove %s.
+`, d.addr, d.kubeconfig, d.kubectl, d.gitopsd, d.addr, d.addr, d.fleet, d.gitopsd, daemon.log, d.dir)
 	<-ctx.Done()
 	fmt.Println("\nstopping gitopsd and the local cluster ...")
 	return nil

@@ -215,9 +215,9 @@ not switch: it never rolls forward.`, args, out, errOut)
 // help is the paragraph of its -h.
 func runCommand(ctx context.Context, command, help string, args []string, out, errOut io.Writer) error {
 	var serverURL, tokenFile string
-	fs := newFlagSet(command, "[--server URL] [--api-token-file FILE] NAME\n\n"+help, errOut)
+	fs := newFlagSet(command, "[--server URL] --api-token-file FILE NAME\n\n"+help, errOut)
 	fs.StringVar(&serverURL, "server", "http://localhost:8080", "address of a running gitopsd's HTTP server")
-	fs.StringVar(&tokenFile, "api-token-file", "", "file holding the daemon's API token (its --api-token-file)")
+	fs.StringVar(&tokenFile, "api-token-file", "", "file holding the daemon's API token (its --api-token-file); required")
 	name, err := parseNamed(fs, args)
 	if err != nil {
 		return err
@@ -239,16 +239,16 @@ func runCommand(ctx context.Context, command, help string, args []string, out, e
 	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("gitopsd %s: cannot reach the daemon (is it running?): %w", command, err)
+		return fmt.Errorf("%s: cannot reach the daemon (is it running?): %w", command, err)
 	}
 	defer res.Body.Close()
 	var reply commandReply
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if err := json.Unmarshal(body, &reply); err != nil {
-		return fmt.Errorf("gitopsd %s: %s: %s", command, res.Status, strings.TrimSpace(string(body)))
+		return fmt.Errorf("%s: %s: %s", command, res.Status, strings.TrimSpace(string(body)))
 	}
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("gitopsd %s %s: %s", command, name, reply.Error)
+		return fmt.Errorf("%s %s: %s", command, name, reply.Error)
 	}
 	msg := reply.Message
 	if msg == "" {

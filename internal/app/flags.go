@@ -22,15 +22,38 @@ func newFlagSet(name, usage string, errOut io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	fs.Usage = func() {
-		fmt.Fprintf(errOut, "Usage: gitopsd %s %s\n\nFlags (each also settable as GITOPSD_<FLAG>, e.g. GITOPSD_KUBECONFIG):\n", name, usage)
+		fmt.Fprintf(errOut, "Usage: gitopsd %s %s\n\nFlags (each also settable as GITOPSD_<FLAG>, e.g. %s):\n", name, usage, envExample(fs))
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
+// envExample is a GITOPSD_* variable the flag set has, for its usage text:
+// every command has one of these flags.
+func envExample(fs *flag.FlagSet) string {
+	for _, name := range []string{"kubeconfig", "server"} {
+		if fs.Lookup(name) != nil {
+			return envName(name)
+		}
+	}
+	return envName("repo")
+}
+
+// envName is the environment variable of a flag: GITOPSD_CACHE_DIR for
+// --cache-dir.
+func envName(flag string) string {
+	return "GITOPSD_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// alternatives are flags that exclude each other: one given on the command
+// line makes the other's variable ignored, so that `kubectl exec` of
+// `gitopsd diff --dir .` in a Pod whose environment sets GITOPSD_REPO works.
+var alternatives = map[string]string{"repo": "dir", "dir": "repo"}
+
 // parse parses args, then fills every flag not given on the command line
 // from its GITOPSD_* environment variable (--cache-dir from
-// GITOPSD_CACHE_DIR). Positional arguments are refused.
+// GITOPSD_CACHE_DIR), except the variable of an alternative to a flag given.
+// Positional arguments are refused.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		code := 2
@@ -46,14 +69,36 @@ func parse(fs *flag.FlagSet, args []string) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		env := "GITOPSD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(env); ok && !set[f.Name] && err == nil {
-			if e := f.Value.Set(v); e != nil {
-				err = &ExitError{Code: 2, Err: fmt.Errorf("%s=%q: %w", env, v, e)}
-			}
+		env := envName(f.Name)
+		v, ok := os.LookupEnv(env)
+		if !ok || set[f.Name] || set[alternatives[f.Name]] || err != nil {
+			return
+		}
+		if e := f.Value.Set(v); e != nil {
+			err = &ExitError{Code: 2, Err: fmt.Errorf("%s=%q: %w%s", env, v, e, want(f.Value))}
 		}
 	})
 	return err
+}
+
+// want says what form a flag's value takes, for the error of a variable
+// that does not parse; the flag package's own errors say only "parse error".
+func want(v flag.Value) string {
+	g, ok := v.(flag.Getter)
+	if !ok {
+		return ""
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return "; want a duration such as 30s or 5m"
+	case bool:
+		return "; want true or false"
+	case int, int64, uint, uint64:
+		return "; want a whole number"
+	case float64:
+		return "; want a number"
+	}
+	return ""
 }
 
 // sourceFlags choose the repository: --repo (with --ref and credentials) or
@@ -66,10 +111,17 @@ type sourceFlags struct {
 	render                   render.Options
 }
 
+// register registers the flags of a command that takes --repo or --dir.
 func (s *sourceFlags) register(fs *flag.FlagSet) {
+	s.registerRepo(fs)
+	fs.StringVar(&s.dir, "dir", "", "use the local directory `DIR` as it is instead of a repository: a fleet's root (with gitopsd.yaml), or one kustomization, built as kustomize build builds it")
+}
+
+// registerRepo registers the flags of a command that follows a repository
+// and takes no --dir (run).
+func (s *sourceFlags) registerRepo(fs *flag.FlagSet) {
 	fs.StringVar(&s.repo, "repo", "", "Git repository URL (https://, ssh://, user@host:path, file:// or a local path)")
 	fs.StringVar(&s.ref, "ref", "main", "branch, tag (refs/tags/NAME) or commit SHA to follow")
-	fs.StringVar(&s.dir, "dir", "", "use the local directory `DIR` as it is instead of a repository: a fleet's root (with gitopsd.yaml), or one kustomization, built as kustomize build builds it")
 	fs.StringVar(&s.cacheDir, "cache-dir", defaultCacheDir("repos"), "where fetched repositories are kept between runs")
 	fs.DurationVar(&s.timeout, "git-timeout", source.DefaultOptions().Timeout, "how long one look at the repository (ls-remote and fetch) may take")
 	s.render = render.DefaultOptions()
@@ -85,7 +137,7 @@ func (s *sourceFlags) register(fs *flag.FlagSet) {
 
 func (s *sourceFlags) validate() error {
 	if (s.repo == "") == (s.dir == "") {
-		return &ExitError{Code: 2, Err: fmt.Errorf("give exactly one of --repo and --dir")}
+		return &ExitError{Code: 2, Err: fmt.Errorf("give exactly one of --repo and --dir (as flags, or GITOPSD_REPO and GITOPSD_DIR)")}
 	}
 	return nil
 }

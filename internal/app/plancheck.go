@@ -38,8 +38,8 @@ func (p *planFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.tokenEnv, "github-token-env", "", "environment variable holding a GitHub token")
 	fs.StringVar(&p.apiURL, "github-api-url", github.DefaultAPIURL, "GitHub's REST API (GitHub Enterprise Server: https://HOST/api/v3/)")
 	fs.StringVar(&p.repository, "github-repository", "", "OWNER/NAME the pull requests are in (default derived from a GitHub --repo URL)")
-	fs.StringVar(&p.cluster, "cluster-name", "", "cluster name, appended to the status context (gitopsd/plan/NAME) so that two clusters report apart")
-	fs.StringVar(&p.externalURL, "external-url", "", "URL this daemon is reachable at; statuses and comments link to its plans")
+	fs.StringVar(&p.cluster, "cluster-name", "", "cluster name, appended to the status contexts (gitopsd/plan/NAME, gitopsd/cutover/NAME) so that two clusters report apart")
+	fs.StringVar(&p.externalURL, "external-url", "", "URL this daemon is reachable at; statuses and comments link to its plans (URL/plans/N) and installations (URL/installations/NAME)")
 	fs.BoolVar(&p.forks, "plan-fork-prs", false, "plan pull requests from forks too (never with remote bases or Helm)")
 }
 
@@ -241,7 +241,7 @@ func get(ctx context.Context, url string) (int, []byte, error) {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("gitopsd status: cannot reach the daemon (is it running?): %w", err)
+		return 0, nil, fmt.Errorf("status: cannot reach the daemon (is it running?): %w", err)
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))

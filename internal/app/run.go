@@ -44,17 +44,17 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
-	f.src.register(fs)
+	f.src.registerRepo(fs)
 	f.kube.register(fs)
 	fs.StringVar(&f.targets, "target", "all", "comma-separated modules to run (see -list-targets)")
 	fs.BoolVar(&f.listTargets, "list-targets", false, "print the targets and their dependencies, and exit")
-	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "address of the HTTP server: the status page (/), /healthz, /readyz, /metrics, /api/v1/installations, POST /hooks/github")
+	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "address of the HTTP server: the status page (/), /healthz, /readyz, /metrics, /api/v1/installations, /api/v1/plans, POST /api/v1/installations/NAME/{promote,rollback}, POST /hooks/github")
 	fs.DurationVar(&f.src.interval, "interval", time.Minute, "how often to poll the repository")
 	fs.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret; without it the webhook (POST /hooks/github) is off")
 	fs.StringVar(&f.apiTokenFile, "api-token-file", "", "file holding the bearer token that POST /api/v1/installations/NAME/{promote,rollback} require; without it they answer 403")
 	fs.BoolVar(&f.leaderElect, "leader-elect", inCluster(), "hold a Lease so that only one replica applies (default true in a cluster)")
 	fs.StringVar(&f.leaderElectionID, "leader-election-id", "", "name of the Lease (default derived from the repository and ref)")
-	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", envOr("POD_NAMESPACE", inventory.DefaultNamespace), "namespace of the Lease (default $POD_NAMESPACE in a pod)")
+	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", envOr("POD_NAMESPACE", inventory.DefaultNamespace), "namespace of the Lease; $POD_NAMESPACE in a pod")
 	fs.DurationVar(&f.leaseDuration, "leader-election-lease-duration", 15*time.Second, "how long a dead leader's Lease blocks a standby")
 	fs.DurationVar(&f.maxBackoff, "max-backoff", 5*time.Minute, "longest wait between retries of a failed reconcile")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 30*time.Second, "how long an apply under way may finish after SIGTERM")
@@ -69,8 +69,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 }
 
 func (f *runFlags) validate() error {
-	if f.src.dir != "" || f.src.repo == "" {
-		return &ExitError{Code: 2, Err: fmt.Errorf("gitopsd run follows a repository: give --repo (and not --dir)")}
+	if f.src.repo == "" {
+		return &ExitError{Code: 2, Err: fmt.Errorf("run follows a repository: give --repo (or GITOPSD_REPO)")}
 	}
 	if f.concurrency < 1 {
 		return &ExitError{Code: 2, Err: fmt.Errorf("--concurrency %d must be at least 1", f.concurrency)}

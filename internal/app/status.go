@@ -73,7 +73,7 @@ func fetchStatus(ctx context.Context, url string) ([]byte, error) {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("gitopsd status: cannot reach the daemon (is it running?): %w", err)
+		return nil, fmt.Errorf("status: cannot reach the daemon (is it running?): %w", err)
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -162,6 +163,25 @@ func TestParseErrorsNameFileLineAndField(t *testing.T) {
 				t.Errorf("error %T is not a *config.Error", err)
 			}
 		})
+	}
+}
+
+// TestParseErrorsInLineOrder: the checks of an installation run field by
+// field, but its mistakes are listed as the file has them.
+func TestParseErrorsInLineOrder(t *testing.T) {
+	yaml := "installations:\n  - name: web\n    timeout: -1s\n    interval: soon\n    drift: fix\n    path: ../x\n"
+	_, err := Parse([]byte(yaml), repo)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	var lines []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		at, _, _ := strings.Cut(l, ": ")
+		lines = append(lines, at)
+	}
+	want := []string{"gitopsd.yaml:3", "gitopsd.yaml:4", "gitopsd.yaml:5", "gitopsd.yaml:6"}
+	if !slices.Equal(lines, want) {
+		t.Errorf("errors at %q, want %q:\n%s", lines, want, err)
 	}
 }
 

@@ -2,12 +2,14 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,7 +127,7 @@ func Parse(data []byte, repo fs.FS) (*Config, error) {
 }
 
 // validator collects every mistake so that a user can fix them in one go.
-type validator struct{ errs []error }
+type validator struct{ errs []*Error }
 
 func (v *validator) report(n *yaml.Node, field string, err error) {
 	line := 0
@@ -135,7 +137,16 @@ func (v *validator) report(n *yaml.Node, field string, err error) {
 	v.errs = append(v.errs, &Error{File: FileName, Line: line, Field: field, Err: err})
 }
 
-func (v *validator) err() error { return errors.Join(v.errs...) }
+// err is every mistake in the order of the file's lines, however the checks
+// found them.
+func (v *validator) err() error {
+	slices.SortStableFunc(v.errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+	errs := make([]error, len(v.errs))
+	for i, e := range v.errs {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
 
 // installation validates one entry and applies its defaults.
 func (v *validator) installation(n *yaml.Node, at string, r rawInstallation, repo fs.FS) Installation {

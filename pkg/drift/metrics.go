@@ -44,6 +44,14 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 	return nil
 }
 
+// track makes an installation's counters visible at 0 before they first
+// count, so that alerts on their increase work from the start.
+func (m *Metrics) track(installation string) {
+	m.detections.WithLabelValues(installation)
+	m.corrections.WithLabelValues(installation)
+	m.fights.WithLabelValues(installation)
+}
+
 func (m *Metrics) forget(installation string) {
 	labels := prometheus.Labels{"installation": installation}
 	m.drifted.DeletePartialMatch(labels)

@@ -55,6 +55,7 @@ func (d *Detector) Track(a Applied) {
 		}
 	}
 	d.metrics.drifted.WithLabelValues(name).Set(float64(len(st.reports)))
+	d.metrics.track(name)
 	d.setUnwatched(name, st, unwatched)
 	d.syncWatches()
 	d.recheck(name, st)

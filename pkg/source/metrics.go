@@ -60,6 +60,20 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 	return errors.Join(errs...)
 }
 
+// reasons are the values of the reason label.
+var reasons = []Reason{ReasonRefNotFound, ReasonRepositoryNotFound, ReasonAuth, ReasonHostKey,
+	ReasonUnreachable, ReasonTimeout, ReasonUnsupported, ReasonConfig, ReasonCache, ReasonOther}
+
+// start makes a poller's error series visible at 0 before the first error,
+// so that alerts on their increase work from the start.
+func (m *Metrics) start(url, ref string) {
+	if m != nil {
+		for _, r := range reasons {
+			m.errors.WithLabelValues(url, ref, string(r))
+		}
+	}
+}
+
 func (m *Metrics) observeLsRemote(url, ref, result string) {
 	if m != nil {
 		m.lsRemote.WithLabelValues(url, ref, result).Inc()

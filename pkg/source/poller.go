@@ -94,6 +94,7 @@ func NewPoller(opts Options, log *slog.Logger, m *Metrics) (*Poller, error) {
 	if ep.Protocol == protoHTTP && (opts.Auth.PasswordFile != "" || opts.Auth.PasswordEnv != "") {
 		log.Warn("sending credentials over plain http; use https outside tests")
 	}
+	m.start(url, opts.Ref)
 	return &Poller{
 		opts:    opts,
 		ref:     ref,

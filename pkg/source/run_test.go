@@ -95,6 +95,9 @@ func TestMetrics(t *testing.T) {
 		return got
 	}
 
+	if _, ok := gatherSource(t, reg, url)[failures]; !ok {
+		t.Errorf("before the first round: %s is absent; alerts on it need it at 0", failures)
+	}
 	before := float64(time.Now().UnixNano()) / 1e9
 	mustPoll(t, p)
 	got := expect("the first round", map[string]float64{changed: 1, unchanged: 0, fetches: 1, failures: 0})

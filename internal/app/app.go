@@ -40,8 +40,8 @@ func commands() map[string]command {
 		"apply":    {"reconcile once: apply, prune, and optionally wait for health", runApply},
 		"run":      {"run the daemon: follow a repository and keep the cluster in step", runRun},
 		"status":   {"show the installations of a running daemon", runStatus},
-		"promote":  {"release a held blue/green cutover, or try a failed one again", runPromote},
-		"rollback": {"switch a blue/green installation back to its other colour", runRollback},
+		"promote":  {"release a held blue/green cutover or a rollback's hold, or retry a failed one", runPromote},
+		"rollback": {"switch a blue/green installation back to the colour its last cutover left", runRollback},
 		"help":     {"show this help", runHelp},
 	}
 }

@@ -91,7 +91,9 @@ func printBlueGreen(out io.Writer, installations []reconcile.InstallationStatus)
 			}
 			line += fmt.Sprintf("; cutover #%d of %s: %s at step %s: %s", a.Number, short(a.Commit), bg.Phase, bg.Step, what)
 		}
-		fmt.Fprintln(out, oneLine(line, 240))
+		// Whole, on one line: a pipe or a file gets all of it, and a
+		// terminal wraps it.
+		fmt.Fprintln(out, strings.Join(strings.Fields(line), " "))
 	}
 }
 
@@ -168,6 +170,8 @@ func authProblem(status int) string {
 // commandStatus is the HTTP status of a command that failed.
 func commandStatus(err error, leading bool) int {
 	switch {
+	case errors.Is(err, reconcile.ErrNoInstallation):
+		return http.StatusNotFound
 	case errors.Is(err, reconcile.ErrNotReconciled) && !leading:
 		return http.StatusServiceUnavailable
 	case errors.Is(err, reconcile.ErrNotReconciled):
@@ -193,17 +197,25 @@ func readToken(path string) (string, error) {
 }
 
 func runPromote(ctx context.Context, args []string, out, errOut io.Writer) error {
-	return runCommand(ctx, "promote", "release a held blue/green cutover, or try a failed one again", args, out, errOut)
+	return runCommand(ctx, "promote", `Release a blue/green cutover held by the gate (a commit not from a merged pull
+request) or by autoPromote: false; end the hold of a rollback, cutting over
+again to the commit rolled back from; or try a failed cutover again.`, args, out, errOut)
 }
 
 func runRollback(ctx context.Context, args []string, out, errOut io.Writer) error {
-	return runCommand(ctx, "rollback", "switch a blue/green installation back to its other colour", args, out, errOut)
+	return runCommand(ctx, "rollback", `Switch a blue/green installation's Services back to the colour its last
+cutover took them from (scaling it up first, and waiting for it, if its
+scaleDownDelay had passed), or stop a cutover under way, and hold the
+installation there until a commit changes the Deployment or gitopsd promote
+NAME. Refused while a rollback already holds, and when the last cutover did
+not switch: it never rolls forward.`, args, out, errOut)
 }
 
-// runCommand sends a command to a running daemon and prints its answer.
-func runCommand(ctx context.Context, command, what string, args []string, out, errOut io.Writer) error {
+// runCommand sends a command to a running daemon and prints its answer;
+// help is the paragraph of its -h.
+func runCommand(ctx context.Context, command, help string, args []string, out, errOut io.Writer) error {
 	var serverURL, tokenFile string
-	fs := newFlagSet(command, "[--server URL] --api-token-file FILE NAME\n\n"+strings.ToUpper(what[:1])+what[1:]+".", errOut)
+	fs := newFlagSet(command, "[--server URL] --api-token-file FILE NAME\n\n"+help, errOut)
 	fs.StringVar(&serverURL, "server", "http://localhost:8080", "address of a running gitopsd's HTTP server")
 	fs.StringVar(&tokenFile, "api-token-file", "", "file holding the daemon's API token (its --api-token-file); required")
 	name, err := parseNamed(fs, args)

@@ -51,6 +51,7 @@ func TestCommandEndpointsNeedTheToken(t *testing.T) {
 		{name: "right token", token: "secret", auth: "Bearer secret", want: http.StatusOK, wantCalls: 1},
 		{name: "not blue/green", token: "secret", auth: "Bearer secret", err: reconcile.ErrNotBlueGreen, want: http.StatusConflict, wantCalls: 1},
 		{name: "unknown installation", token: "secret", auth: "Bearer secret", err: fmt.Errorf("x: %w", reconcile.ErrNotReconciled), leading: true, want: http.StatusNotFound, wantCalls: 1},
+		{name: "not in the fleet", token: "secret", auth: "Bearer secret", err: fmt.Errorf("%w x in gitopsd.yaml", reconcile.ErrNoInstallation), want: http.StatusNotFound, wantCalls: 1},
 		{name: "standby replica", token: "secret", auth: "Bearer secret", err: fmt.Errorf("x: %w", reconcile.ErrNotReconciled), want: http.StatusServiceUnavailable, wantCalls: 1},
 		{name: "nothing to promote", token: "secret", auth: "Bearer secret", err: errors.New("nothing to promote"), want: http.StatusConflict, wantCalls: 1},
 	}
@@ -129,13 +130,17 @@ func TestRollbackCommandSendsToken(t *testing.T) {
 
 // TestStatusShowsColours prints, as `gitopsd status` does, a line per
 // blue/green installation from the status API's JSON: live colour and
-// commit, idle colour, the cutover's phase, step and what it waits for.
+// commit, idle colour, the cutover's phase, step and what it waits for,
+// however long the line.
 func TestStatusShowsColours(t *testing.T) {
 	body := `[{"name":"plain","path":"p","phase":"Ready"},
 	 {"name":"checkout","path":"apps/checkout","phase":"Held","blueGreen":{"live":"blue","liveCommit":"0123456789abcdef","idle":"green",
 	  "phase":"Held","step":"Switch","cutover":{"number":3,"commit":"fedcba9876543210","to":"green","step":"Switch",
 	  "reason":"checkout-green is ready; the switch waits for gitopsd promote checkout (autoPromote: false)","events":[]}}},
-	 {"name":"fresh","path":"f","phase":"Ready","blueGreen":{"idle":"blue"}}]`
+	 {"name":"fresh","path":"f","phase":"Ready","blueGreen":{"idle":"blue"}},
+	 {"name":"long-installation-name","path":"l","phase":"Ready","blueGreen":{"live":"green","liveCommit":"e4a77186dde7e4a7","idle":"blue",
+	  "phase":"Succeeded","step":"Keep","cutover":{"number":12,"commit":"e4a77186dde7e4a7","to":"green","step":"Keep",
+	  "events":[{"step":"Keep","message":"switched Service(s) long-installation-name, long-installation-name-admin to green; long-installation-name-blue kept until 2026-11-30T15:57:32Z"}]}}}]`
 	var installations []reconcile.InstallationStatus
 	if err := json.Unmarshal([]byte(body), &installations); err != nil {
 		t.Fatal(err)
@@ -144,7 +149,9 @@ func TestStatusShowsColours(t *testing.T) {
 	printBlueGreen(&out, installations)
 	want := "checkout: blue/green: live blue (commit 0123456789ab), idle green; cutover #3 of fedcba987654: Held at step Switch: " +
 		"checkout-green is ready; the switch waits for gitopsd promote checkout (autoPromote: false)\n" +
-		"fresh: blue/green: live a plain Deployment, idle blue\n"
+		"fresh: blue/green: live a plain Deployment, idle blue\n" +
+		"long-installation-name: blue/green: live green (commit e4a77186dde7), idle blue; cutover #12 of e4a77186dde7: Succeeded at step Keep: " +
+		"switched Service(s) long-installation-name, long-installation-name-admin to green; long-installation-name-blue kept until 2026-11-30T15:57:32Z\n"
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
 	}

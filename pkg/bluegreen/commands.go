@@ -31,7 +31,7 @@ func (x *run) promote(ctx context.Context) error {
 			return nil
 		}
 		a.Promoted = true
-		a.record(a.Step, x.now, "promoted by gitopsd promote")
+		a.record(a.Step, x.now(), "promoted by gitopsd promote")
 		return x.save(ctx)
 	case x.st.RolledBack != nil:
 		x.st.RolledBack, x.promoted = nil, true
@@ -44,12 +44,20 @@ func (x *run) promote(ctx context.Context) error {
 }
 
 // rollback stops a cutover under way; after a switch, it switches back to
-// the other colour, scaling it up first if its delay had passed. Either
-// way the installation is held until a commit changes the Deployment.
+// the colour the last cutover took the traffic from, scaling it up first
+// if its delay had passed. Either way the installation is held until a
+// commit changes the Deployment. It never rolls forward: while a rollback
+// holds, or when the last cutover did not switch, it is refused.
 func (x *run) rollback(ctx context.Context) (Result, bool) {
-	if a := x.st.Attempt; a.Active() {
+	if rb := x.st.RolledBack; rb != nil {
+		x.reply = x.alreadyRolledBack(rb)
+		return Result{}, false
+	}
+	a := x.st.Attempt
+	switch {
+	case a.Active():
 		x.end(a, StepRolledBack, "stopped by gitopsd rollback")
-		x.st.RolledBack = &RolledBack{Digest: a.Digest, Commit: a.Commit, At: x.now}
+		x.st.RolledBack = &RolledBack{Digest: a.Digest, Commit: a.Commit, At: x.now()}
 		if err := x.save(ctx); err != nil {
 			x.reply = err
 			return x.failed(err), true
@@ -57,6 +65,12 @@ func (x *run) rollback(ctx context.Context) (Result, bool) {
 		if v := x.st.version(x.st.Live.Other()); x.st.Live == "" || v == nil || v.Digest == a.Digest {
 			return x.held(ctx, fmt.Sprintf("cutover #%d stopped by gitopsd rollback; %s still serves", a.Number, x.serving()), time.Time{}), true
 		}
+		// Stopped at the gate: the other colour still runs what served
+		// before the live one.
+	case a != nil && a.To != x.st.Live:
+		x.reply = fmt.Errorf("nothing to roll back: cutover #%d of commit %s ended %s without switching to it; %s serves",
+			a.Number, short(a.Commit), a.Step, x.serving())
+		return Result{}, false
 	}
 	to := x.st.Live.Other()
 	v, live := x.st.version(to), x.st.version(x.st.Live)
@@ -70,18 +84,27 @@ func (x *run) rollback(ctx context.Context) (Result, bool) {
 			return x.failed(err), true
 		}
 	}
-	left := x.st.Live
-	x.st.RolledBack = &RolledBack{Digest: live.Digest, Commit: x.in.Commit, At: x.now}
-	msg := fmt.Sprintf("rolled back by gitopsd rollback: Service(s) switched to %s (commit %s)", to, short(v.Commit))
-	var undone *Attempt // the cutover that made the colour left live
-	if a := x.st.Attempt; a != nil && a.To == left {
-		undone = a
+	if x.st.RolledBack == nil {
+		x.st.RolledBack = &RolledBack{Digest: live.Digest, Commit: live.Commit, At: x.now()}
 	}
-	if err := x.switchTo(ctx, to, undone, StepRolledBack, msg); err != nil {
+	msg := fmt.Sprintf("rolled back by gitopsd rollback: Service(s) switched to %s (commit %s)", to, short(v.Commit))
+	if err := x.switchTo(ctx, to, a, StepRolledBack, msg); err != nil {
 		x.reply = err
 		return x.failed(err), true
 	}
 	return Result{Outcome: Held, Message: msg, Next: x.nextScaleDown()}, true
+}
+
+// alreadyRolledBack refuses a rollback while one holds: switching again
+// would go forward to the template rolled back from.
+func (x *run) alreadyRolledBack(rb *RolledBack) error {
+	live := x.st.version(x.st.Live)
+	if x.st.Live == "" || live == nil {
+		return fmt.Errorf("%s is already rolled back: the plain Deployment %s serves; gitopsd promote %s cuts over to commit %s",
+			x.in.Installation, x.in.Spec.Deployment, x.in.Installation, short(rb.Commit))
+	}
+	return fmt.Errorf("%s is already rolled back to %s (commit %s); gitopsd promote %s returns to %s (commit %s)",
+		x.in.Installation, x.st.Live, short(live.Commit), x.in.Installation, x.st.Live.Other(), short(rb.Commit))
 }
 
 // scaleUp brings colour c back to the live colour's size and waits until

@@ -156,7 +156,8 @@ type Result struct {
 	// help (an aborted cutover, a blueGreen block that does not fit).
 	Err      error
 	Terminal bool
-	// ChangeSet is the last apply's, when there was one.
+	// ChangeSet is what the applies of the reconcile did, merged (see
+	// merged); nil when nothing was applied.
 	ChangeSet *apply.ChangeSet
 	// Next, when not zero, is when to reconcile again at the latest: a
 	// scale-down or the end of a sync window.

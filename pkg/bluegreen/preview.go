@@ -67,7 +67,7 @@ func (c *Cutover) Preview(ctx context.Context, in Input) (*Preview, error) {
 	in.Command, in.Applier, in.Observe = "", nil, nil
 	p := &Preview{}
 	before := st.clone()
-	x := &run{c: c, in: in, r: r, st: st, now: c.opts.Now(), preview: p}
+	x := &run{c: c, in: in, r: r, st: st, preview: p}
 	res := x.reconcile(ctx)
 	switch {
 	case p.Objects != nil: // the first apply was reached

@@ -2,6 +2,7 @@ package bluegreen_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,66 @@ func TestRollbackAfterDelayScalesUpFirst(t *testing.T) {
 	}
 	if gaps := served.gaps(); gaps != "" {
 		t.Errorf("web lacked ready endpoints during the rollback: %s", gaps)
+	}
+}
+
+// TestSecondRollbackIsRefused rolls back twice: the second is refused with
+// what to do instead and changes nothing (it never rolls forward to the
+// colour rolled back from); gitopsd promote then returns to green with a
+// new cutover, and every record says so.
+func TestSecondRollbackIsRefused(t *testing.T) {
+	ns := env.Namespace(t)
+	f := newFleet(t, ns, app{})
+	d := startDaemon(t, f, setup{reporter: reporting(t, f)})
+	d.waitFor(60*time.Second, "the first apply", readyAt(f.git("rev-parse", "HEAD")))
+	head, _ := f.merge(app{Image: "example/web:2"}, "web 2")
+	d.waitFor(60*time.Second, "the switch", settled(head, bluegreen.StepKeep))
+
+	if _, err := d.r.Rollback(context.Background(), "web"); err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	before := d.installation().BlueGreen
+	msg, err := d.r.Rollback(context.Background(), "web")
+	if err == nil || !strings.Contains(err.Error(), "web is already rolled back to blue") || !strings.Contains(err.Error(), "gitopsd promote web returns to green (commit "+head[:12]+")") {
+		t.Fatalf("a second rollback: %q, %v; want it refused", msg, err)
+	}
+	if got := selector(t, ns, "web"); got != "blue" {
+		t.Fatalf("after a second rollback web selects %q, want blue still", got)
+	}
+	in := d.waitFor(30*time.Second, "the hold", func(in reconcile.InstallationStatus) bool { return in.Phase == reconcile.Held })
+	bg := in.BlueGreen
+	if bg.Live != bluegreen.Blue || bg.Step != bluegreen.StepRolledBack || bg.Held == nil || bg.Held.Commit != head || len(bg.Cutover.Events) != len(before.Cutover.Events) {
+		t.Errorf("after a refused rollback: live %s, step %s, rolled back %+v, %d events (were %d)", bg.Live, bg.Step, bg.Held, len(bg.Cutover.Events), len(before.Cutover.Events))
+	}
+	eventually(t, 30*time.Second, "the failure status of the rollback", func() bool {
+		state, desc, _ := cutoverStatus(f.gh, head)
+		return state == "failure" && strings.Contains(desc, "switched to blue")
+	})
+
+	if _, err := d.r.Promote(context.Background(), "web"); err != nil {
+		t.Fatalf("promote: %v", err)
+	}
+	in = d.waitFor(60*time.Second, "the cutover back to green", settled(head, bluegreen.StepKeep))
+	if bg := in.BlueGreen; bg.Live != bluegreen.Green || bg.Held != nil || bg.Cutover.Number != 2 || bg.Phase != bluegreen.PhaseSucceeded {
+		t.Errorf("after promote: live %s, rolled back %+v, cutover #%d %s", bg.Live, bg.Held, bg.Cutover.Number, bg.Phase)
+	}
+	eventually(t, 30*time.Second, "the success status of cutover #2", func() bool {
+		state, desc, _ := cutoverStatus(f.gh, head)
+		return state == "success" && strings.Contains(desc, "cutover #2")
+	})
+}
+
+// TestCommandToUnknownInstallation names an installation the fleet does
+// not have: the answer says so, rather than that another replica has it.
+func TestCommandToUnknownInstallation(t *testing.T) {
+	ns := env.Namespace(t)
+	f := newFleet(t, ns, app{})
+	d := startDaemon(t, f, setup{})
+	d.waitFor(60*time.Second, "the first apply", readyAt(f.git("rev-parse", "HEAD")))
+	for _, do := range []func(context.Context, string) (string, error){d.r.Rollback, d.r.Promote} {
+		_, err := do(context.Background(), "nope")
+		if !errors.Is(err, reconcile.ErrNoInstallation) || err.Error() != "no installation nope in gitopsd.yaml (it lists web)" {
+			t.Errorf("a command to nope: %v", err)
+		}
 	}
 }

@@ -26,9 +26,9 @@ func (c *Cutover) Reconcile(ctx context.Context, in Input) Result {
 	if err != nil {
 		return Result{Outcome: Failed, Err: err}
 	}
-	x := &run{c: c, in: in, r: r, st: st, now: c.opts.Now()}
+	x := &run{c: c, in: in, r: r, st: st}
 	res := x.reconcile(ctx)
-	res.ChangeSet, res.Reply = x.cs, x.reply
+	res.ChangeSet, res.Reply = x.applied, x.reply
 	if res.Outcome == Interrupted && ctx.Err() == nil {
 		res.Outcome = Failed // a wait failed for another reason
 	}
@@ -43,8 +43,8 @@ type run struct {
 	in       Input
 	r        *rendered
 	st       *State
-	now      time.Time
 	cs       *apply.ChangeSet // the last apply's
+	applied  *apply.ChangeSet // what the run's applies did, merged
 	promoted bool             // a promote asks to start a cutover again
 	reply    error
 	replied  bool
@@ -52,6 +52,10 @@ type run struct {
 	// the first apply is recorded in it instead and ends the run.
 	preview *Preview
 }
+
+// now reads the clock at each use: one run goes through several steps,
+// each recorded at the time it happened.
+func (x *run) now() time.Time { return x.c.opts.Now() }
 
 func (x *run) reconcile(ctx context.Context) Result {
 	if err := x.begin(ctx); err != nil {
@@ -123,7 +127,7 @@ func (x *run) choose(ctx context.Context) (res Result, done bool) {
 			x.st.Live, short(x.in.Commit), x.in.Installation)
 		return x.held(ctx, msg, time.Time{}), true
 	case live != nil && live.Digest == x.r.digest:
-		if ok, until := x.in.Windows.Allowed(x.now); !ok && x.in.Commit != x.in.Applied {
+		if ok, until := x.in.Windows.Allowed(x.now()); !ok && x.in.Commit != x.in.Applied {
 			return x.heldByWindow(until), true
 		}
 		if a.Active() {
@@ -162,7 +166,7 @@ func (x *run) startAttempt() {
 		x.st.Attempt = prev
 		x.end(prev, StepSuperseded, fmt.Sprintf("superseded by commit %s", short(x.in.Commit)))
 	}
-	a.record(StepGate, x.now, msg)
+	a.record(StepGate, x.now(), msg)
 	x.st.Attempt = a
 }
 
@@ -173,7 +177,7 @@ func (x *run) end(a *Attempt, step Step, reason string) {
 		v.Replicas, v.KeepUntil = 0, nil
 	}
 	a.Reason = reason
-	a.record(step, x.now, reason)
+	a.record(step, x.now(), reason)
 }
 
 // resizeLive gives the live colour the rendered replicas: a change of only
@@ -224,7 +228,7 @@ func (x *run) apply(ctx context.Context) error {
 	}
 	cs, err := x.in.Applier.Apply(ctx, set, keep)
 	if cs != nil {
-		x.cs = cs
+		x.cs, x.applied = cs, merged(x.applied, cs)
 	}
 	if err != nil {
 		return err
@@ -264,15 +268,15 @@ func (x *run) settleErr(ctx context.Context) error {
 // scaleDown sets to zero the colours whose keep ended; it reports whether
 // the state changed.
 func (x *run) scaleDown() bool {
-	changed := false
+	changed, now := false, x.now()
 	for _, c := range Colours {
 		v := x.st.version(c)
-		if v == nil || v.KeepUntil == nil || x.now.Before(*v.KeepUntil) || c == x.st.Live {
+		if v == nil || v.KeepUntil == nil || now.Before(*v.KeepUntil) || c == x.st.Live {
 			continue
 		}
 		v.Replicas, v.KeepUntil, changed = 0, nil, true
 		if a := x.st.Attempt; a != nil && a.Step == StepKeep && a.From == c {
-			a.record(StepDone, x.now, fmt.Sprintf("%s scaled to zero", ColouredName(x.in.Spec.Deployment, c)))
+			a.record(StepDone, now, fmt.Sprintf("%s scaled to zero", ColouredName(x.in.Spec.Deployment, c)))
 		}
 	}
 	return changed

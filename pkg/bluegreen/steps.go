@@ -36,7 +36,7 @@ func (x *run) gate(ctx context.Context) *Result {
 			}
 			res := x.held(ctx, reason, time.Time{})
 			// GitHub may learn of the merge late: ask again soon.
-			if recheck := x.now.Add(gateRecheck); res.Next.IsZero() || recheck.Before(res.Next) {
+			if recheck := x.now().Add(gateRecheck); res.Next.IsZero() || recheck.Before(res.Next) {
 				res.Next = recheck
 			}
 			return &res
@@ -47,7 +47,7 @@ func (x *run) gate(ctx context.Context) *Result {
 	replicas := x.liveReplicas(ctx)
 	x.st.setVersion(a.To, x.newVersion(replicas, a.PullRequest))
 	a.Reason = ""
-	a.record(StepRollout, x.now, fmt.Sprintf("commit %s %s; rolling out %s at %d replica(s)",
+	a.record(StepRollout, x.now(), fmt.Sprintf("commit %s %s; rolling out %s at %d replica(s)",
 		short(a.Commit), passed, ColouredName(x.in.Spec.Deployment, a.To), replicas))
 	if err := x.save(ctx); err != nil {
 		return ptr(x.failed(err))
@@ -114,7 +114,7 @@ func (x *run) rollout(ctx context.Context) *Result {
 		next, a.Job = StepPreCutover, jobName(x.in.Spec, a.Number)
 		msg += "; running pre-cutover Job " + a.Job
 	}
-	a.record(next, x.now, msg)
+	a.record(next, x.now(), msg)
 	if err := x.save(ctx); err != nil {
 		return ptr(x.failed(err))
 	}
@@ -135,7 +135,7 @@ func (x *run) preCutover(ctx context.Context) *Result {
 	if res := x.waitOrAbort(ctx, x.c.waitJob(ctx, x.r.namespace, a.Job, x.in.Timeout)); res != nil {
 		return res
 	}
-	a.record(StepSwitch, x.now, "pre-cutover Job "+a.Job+" completed")
+	a.record(StepSwitch, x.now(), "pre-cutover Job "+a.Job+" completed")
 	if err := x.save(ctx); err != nil {
 		return ptr(x.failed(err))
 	}
@@ -162,7 +162,7 @@ func (x *run) switchOver(ctx context.Context) *Result {
 	a := x.st.Attempt
 	name := ColouredName(x.in.Spec.Deployment, a.To)
 	wait := ""
-	ok, until := x.in.Windows.Allowed(x.now)
+	ok, until := x.in.Windows.Allowed(x.now())
 	switch {
 	case !ok && until.IsZero():
 		wait = name + " is ready; the switch waits for a sync window (none opens within a year)"
@@ -187,7 +187,7 @@ func (x *run) switchOver(ctx context.Context) *Result {
 	if ok, why := fullyAvailable(d); !ok {
 		// Never switch to a colour that is not ready: wait for it again.
 		a.Reason = ""
-		a.record(StepRollout, x.now, fmt.Sprintf("%s is no longer available before the switch (%s); waiting for it again", name, why))
+		a.record(StepRollout, x.now(), fmt.Sprintf("%s is no longer available before the switch (%s); waiting for it again", name, why))
 		if err := x.save(ctx); err != nil {
 			return ptr(x.failed(err))
 		}
@@ -213,13 +213,14 @@ func (x *run) switchTo(ctx context.Context, c Colour, a *Attempt, step Step, msg
 	}
 	x.st.Previous, x.st.Live = from, c
 	x.st.version(c).KeepUntil = nil
+	at := x.now() // the switch: the old colour is kept from it
 	if v := x.st.version(from); v != nil {
-		until := x.now.Add(x.in.Spec.ScaleDownDelay)
+		until := at.Add(x.in.Spec.ScaleDownDelay)
 		v.KeepUntil = &until
 		msg += fmt.Sprintf("; %s kept until %s", ColouredName(x.in.Spec.Deployment, from), until.Format(time.RFC3339))
 	}
 	if a != nil {
-		a.record(step, x.now, msg)
+		a.record(step, at, msg)
 	}
 	if err := x.save(ctx); err != nil {
 		return err

@@ -18,7 +18,7 @@ func (x *run) switchBack(ctx context.Context) (res Result, done bool) {
 	a := x.st.Attempt
 	kept := x.st.Live.Other()
 	v := x.st.version(kept)
-	if a.Active() || x.st.Live == "" || v == nil || v.Replicas == 0 || v.KeepUntil == nil || !x.now.Before(*v.KeepUntil) {
+	if a.Active() || x.st.Live == "" || v == nil || v.Replicas == 0 || v.KeepUntil == nil || !x.now().Before(*v.KeepUntil) {
 		return Result{}, false
 	}
 	deployments := x.c.client.AppsV1().Deployments(x.r.namespace)

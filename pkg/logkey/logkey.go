@@ -38,6 +38,12 @@ const (
 	Managers            = "managers"             // field managers, comma-separated
 	NotDeleted          = "not_deleted"          // objects a prune left, with why
 	ConsecutiveFailures = "consecutive_failures" // failures in a row
+	Message             = "message"              // what happened, in a sentence
+
+	// Blue/green cutovers.
+
+	Cutover = "cutover" // a cutover's number, from 1
+	Step    = "step"    // the step a cutover is at
 
 	// Time.
 

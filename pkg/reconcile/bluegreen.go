@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
@@ -35,9 +37,13 @@ func BlueGreenSpec(bg *config.BlueGreen) bluegreen.Spec {
 }
 
 // ErrNotReconciled is returned for a command to an installation that this
-// replica does not reconcile (not in gitopsd.yaml, or another replica
-// leads).
+// replica does not reconcile: another replica leads, or no gitopsd.yaml
+// was read yet.
 var ErrNotReconciled = errors.New("not reconciled by this replica")
+
+// ErrNoInstallation is returned for a command to an installation that the
+// fleet's gitopsd.yaml does not list.
+var ErrNoInstallation = errors.New("no installation")
 
 // ErrNotBlueGreen is returned for a command to an installation without a
 // blueGreen block.
@@ -71,7 +77,7 @@ func (r *Reconciler) Rollback(ctx context.Context, name string) (string, error) 
 func (r *Reconciler) command(ctx context.Context, name string, cmd bluegreen.Command) (string, error) {
 	w := r.worker(name)
 	if w == nil {
-		return "", fmt.Errorf("installation %s: %w", name, ErrNotReconciled)
+		return "", r.notReconciled(name)
 	}
 	c := &command{cmd: cmd, reply: make(chan commandReply, 1)}
 	w.mu.Lock()
@@ -95,6 +101,20 @@ func (r *Reconciler) command(ctx context.Context, name string, cmd bluegreen.Com
 	case <-ctx.Done():
 		return "", fmt.Errorf("%s of installation %s: %w", cmd, name, ctx.Err())
 	}
+}
+
+// notReconciled says why this replica has no worker for installation
+// name: the fleet does not list it, or another replica reconciles it.
+func (r *Reconciler) notReconciled(name string) error {
+	fleet := r.fleetNames()
+	if fleet == nil || slices.Contains(fleet, name) {
+		return fmt.Errorf("installation %s: %w", name, ErrNotReconciled)
+	}
+	listed := strings.Join(fleet, ", ")
+	if len(fleet) > 10 {
+		listed = fmt.Sprintf("%s and %d more", strings.Join(fleet[:10], ", "), len(fleet)-10)
+	}
+	return fmt.Errorf("%w %s in %s (it lists %s)", ErrNoInstallation, name, config.FileName, listed)
 }
 
 // takeCommand returns the command waiting, if any.
@@ -153,6 +173,7 @@ func (w *worker) reconcileBlueGreen(ctx, waitCtx context.Context, inst config.In
 	}
 	w.mu.Unlock()
 	cmd.answer(res.Message, res.Reply)
+	w.logCommand(inst.Name, snap.Commit, cmd, res)
 	elapsed := time.Since(start)
 	cs := res.ChangeSet
 	switch res.Outcome {
@@ -177,6 +198,17 @@ func (w *worker) reconcileBlueGreen(ctx, waitCtx context.Context, inst config.In
 		err = &cutoverError{err: err}
 	}
 	return w.failed(inst, cs, err, elapsed, poked)
+}
+
+// logCommand logs the outcome of an operator's command, if any.
+func (w *worker) logCommand(name, commit string, cmd *command, res bluegreen.Result) {
+	switch {
+	case cmd == nil:
+	case res.Reply != nil:
+		w.r.log.Warn("command refused", logkey.Installation, name, logkey.Commit, commit, logkey.Action, cmd.cmd, logkey.Error, res.Reply)
+	default:
+		w.r.log.Info("command done", logkey.Installation, name, logkey.Commit, commit, logkey.Action, cmd.cmd, logkey.Message, res.Message)
+	}
 }
 
 // until is next, or the time left until at when that comes sooner (by the
@@ -209,6 +241,8 @@ func (w *worker) observeCutover(s bluegreen.Status) {
 		eventType = corev1.EventTypeWarning
 	}
 	w.r.events.Event(name, eventType, "Cutover", last.Message)
+	w.r.log.Info("cutover step", logkey.Installation, name, logkey.Commit, a.Commit, logkey.Cutover, a.Number,
+		logkey.Step, last.Step, logkey.Message, last.Message)
 	if a.Active() {
 		w.setPhase(Progressing, last.Message)
 	}

@@ -137,7 +137,7 @@ func TestSecondRollbackIsRefused(t *testing.T) {
 	if bg.Live != bluegreen.Blue || bg.Step != bluegreen.StepRolledBack || bg.Held == nil || bg.Held.Commit != head || len(bg.Cutover.Events) != len(before.Cutover.Events) {
 		t.Errorf("after a refused rollback: live %s, step %s, rolled back %+v, %d events (were %d)", bg.Live, bg.Step, bg.Held, len(bg.Cutover.Events), len(before.Cutover.Events))
 	}
-	eventually(t, 30*time.Second, "the failure status of the rollback", func() bool {
+	daemontest.Eventually(t, 30*time.Second, "the failure status of the rollback", func() bool {
 		state, desc, _ := cutoverStatus(f.gh, head)
 		return state == "failure" && strings.Contains(desc, "switched to blue")
 	})
@@ -149,7 +149,7 @@ func TestSecondRollbackIsRefused(t *testing.T) {
 	if bg := in.BlueGreen; bg.Live != bluegreen.Green || bg.Held != nil || bg.Cutover.Number != 2 || bg.Phase != bluegreen.PhaseSucceeded {
 		t.Errorf("after promote: live %s, rolled back %+v, cutover #%d %s", bg.Live, bg.Held, bg.Cutover.Number, bg.Phase)
 	}
-	eventually(t, 30*time.Second, "the success status of cutover #2", func() bool {
+	daemontest.Eventually(t, 30*time.Second, "the success status of cutover #2", func() bool {
 		state, desc, _ := cutoverStatus(f.gh, head)
 		return state == "success" && strings.Contains(desc, "cutover #2")
 	})

@@ -78,6 +78,24 @@ func newLoop(t *testing.T, correct bool, opts apply.Options, manifests ...string
 
 func newLoopWith(t *testing.T, correct bool, opts apply.Options, dopts Options, manifests ...string) *loop {
 	t.Helper()
+	l := newStoppedLoop(t, correct, opts, dopts, manifests...)
+	l.run()
+	l.apply()
+	return l
+}
+
+// run starts the detector, until the test ends.
+func (l *loop) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = l.detector.Run(ctx, l); close(done) }()
+	l.t.Cleanup(func() { cancel(); <-done })
+}
+
+// newStoppedLoop is a loop whose detector does not run and which has not
+// applied yet.
+func newStoppedLoop(t *testing.T, correct bool, opts apply.Options, dopts Options, manifests ...string) *loop {
+	t.Helper()
 	l := &loop{t: t, ns: env.Namespace(t), opts: opts, correct: correct}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var err error
@@ -98,22 +116,29 @@ func newLoopWith(t *testing.T, correct bool, opts apply.Options, dopts Options, 
 	if l.detector, err = NewDetector(Deps{Metadata: meta, Mapper: l.manager, Checker: l, Log: log}, dopts); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = l.detector.Run(ctx, l); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-
 	repo := fstest.MapFS{}
 	for i, m := range manifests {
 		repo[fmt.Sprintf("m%d.yaml", i)] = &fstest.MapFile{Data: []byte(strings.ReplaceAll(m, "NS", l.ns))}
 	}
-	set, err := render.NewRenderer(render.DefaultOptions(), nil).Render(ctx, repo, "", ".")
+	set, err := render.NewRenderer(render.DefaultOptions(), nil).Render(context.Background(), repo, "", ".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.req = apply.Request{Installation: "app-" + l.ns, Namespace: l.ns, Objects: set}
-	l.apply()
 	return l
+}
+
+// TestDeletedBeforeTheWatchListedIsReported deletes an object after the
+// apply but before the watch's initial list, which then sends no event for
+// it: the list itself shows it missing.
+func TestDeletedBeforeTheWatchListedIsReported(t *testing.T) {
+	l := newStoppedLoop(t, false, apply.DefaultOptions(), DefaultOptions(), configMap, service)
+	l.apply() // tracked; the watches start with the detector
+	l.kubectl("delete", "configmap", "settings")
+	l.run()
+	if r := l.waitReport("settings", 0); r.Action != Reported {
+		t.Errorf("the deleted ConfigMap: %+v, want reported", r)
+	}
 }
 
 // apply reconciles once, as the reconciler's worker does.

@@ -90,6 +90,18 @@ func (d *Detector) Resume(name string) {
 	}
 }
 
+// recheckKind rechecks the installations, not being applied, that own
+// objects of the resource gvr.
+func (d *Detector) recheckKind(gvr schema.GroupVersionResource) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for name, st := range d.installations {
+		if _, owns := st.kinds[gvr]; owns && !st.paused {
+			d.recheck(name, st)
+		}
+	}
+}
+
 // recheck compares what the watches hold with the expectations: objects
 // that match Git are settled, the others are checked. d.mu is held.
 func (d *Detector) recheck(name string, st *state) {

@@ -88,6 +88,16 @@ func (w *watch) start(ctx context.Context) {
 	}
 	ctx, w.cancel = context.WithCancel(ctx)
 	go w.informer.RunWithContext(ctx)
+	go w.recheckWhenListed(ctx)
+}
+
+// recheckWhenListed compares the installations that own the kind once the
+// initial list is in: an object deleted between their apply and that list
+// sends no event, and would go unnoticed until the next apply.
+func (w *watch) recheckWhenListed(ctx context.Context) {
+	if cache.WaitForCacheSync(ctx.Done(), w.informer.HasSynced) {
+		w.d.recheckKind(w.gvr)
+	}
 }
 
 func (w *watch) stop() {

@@ -122,7 +122,7 @@ func (p *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 	for i, spec := range head {
 		fleet[i] = spec.Name
 	}
-	head, base, err = only(req.Installation, head, base)
+	head, base, err = only(req.Installation, fleet, head, base)
 	if err != nil {
 		return nil, err
 	}
@@ -270,18 +270,14 @@ var actions = map[apply.Action]Action{
 }
 
 // only keeps the installation called name in head and base, or all when
-// name is empty.
-func only(name string, head, base []Spec) ([]Spec, []Spec, error) {
+// name is empty; fleet names head's installations.
+func only(name string, fleet []string, head, base []Spec) ([]Spec, []Spec, error) {
 	if name == "" {
 		return head, base, nil
 	}
 	h, b := find(head, name), find(base, name)
 	if h == nil && b == nil {
-		names := make([]string, len(head))
-		for i, s := range head {
-			names[i] = s.Name
-		}
-		return nil, nil, fmt.Errorf("no installation %q; the repository has %v", name, names)
+		return nil, nil, fmt.Errorf("no installation %q; the repository has %v", name, fleet)
 	}
 	var hs, bs []Spec
 	if h != nil {

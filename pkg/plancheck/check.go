@@ -70,7 +70,7 @@ func (c *Checker) check(ctx context.Context, pr github.PullRequest, since time.T
 	if pl != nil {
 		s := pl.Summary()
 		out.summary, out.base = &s, pl.Base
-		comment, err := c.comment(ctx, pr.Number, pl)
+		comment, err := c.comment(ctx, pr.Number, pl, s)
 		if ctx.Err() != nil {
 			return outcome{superseded: true}
 		}
@@ -149,11 +149,12 @@ func (c *Checker) post(ctx context.Context, st github.Status, state github.State
 }
 
 // comment posts or edits the pull request's one comment of this cluster,
-// and returns its address. A plan that changes nothing gets no comment
-// unless one exists already: it then says that nothing changes any more.
-func (c *Checker) comment(ctx context.Context, number int, pl *plan.Plan) (string, error) {
+// and returns its address. A plan that changes nothing (s is its summary)
+// gets no comment unless one exists already: it then says that nothing
+// changes any more.
+func (c *Checker) comment(ctx context.Context, number int, pl *plan.Plan, s plan.Summary) (string, error) {
 	key := c.opts.commentKey()
-	if s := pl.Summary(); !s.Changes() && !s.Failed() {
+	if !s.Changes() && !s.Failed() {
 		cm, found, err := c.deps.GitHub.FindComment(ctx, number, key)
 		if err != nil || !found {
 			return cm.URL, err

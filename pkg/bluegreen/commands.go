@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 )
 
 // command does in.Command and records its outcome as the reply; done says
@@ -69,7 +71,7 @@ func (x *run) rollback(ctx context.Context) (Result, bool) {
 		// before the live one.
 	case a != nil && a.To != x.st.Live:
 		x.reply = fmt.Errorf("nothing to roll back: cutover #%d of commit %s ended %s without switching to it; %s serves",
-			a.Number, short(a.Commit), a.Step, x.serving())
+			a.Number, logkey.ShortSHA(a.Commit), a.Step, x.serving())
 		return Result{}, false
 	}
 	to := x.st.Live.Other()
@@ -87,7 +89,7 @@ func (x *run) rollback(ctx context.Context) (Result, bool) {
 	if x.st.RolledBack == nil {
 		x.st.RolledBack = &RolledBack{Digest: live.Digest, Commit: live.Commit, At: x.now()}
 	}
-	msg := fmt.Sprintf("rolled back by gitopsd rollback: Service(s) switched to %s (commit %s)", to, short(v.Commit))
+	msg := fmt.Sprintf("rolled back by gitopsd rollback: Service(s) switched to %s (commit %s)", to, logkey.ShortSHA(v.Commit))
 	if err := x.switchTo(ctx, to, a, StepRolledBack, msg); err != nil {
 		x.reply = err
 		return x.failed(err), true
@@ -101,10 +103,10 @@ func (x *run) alreadyRolledBack(rb *RolledBack) error {
 	live := x.st.version(x.st.Live)
 	if x.st.Live == "" || live == nil {
 		return fmt.Errorf("%s is already rolled back: the plain Deployment %s serves; gitopsd promote %s cuts over to commit %s",
-			x.in.Installation, x.in.Spec.Deployment, x.in.Installation, short(rb.Commit))
+			x.in.Installation, x.in.Spec.Deployment, x.in.Installation, logkey.ShortSHA(rb.Commit))
 	}
 	return fmt.Errorf("%s is already rolled back to %s (commit %s); gitopsd promote %s returns to %s (commit %s)",
-		x.in.Installation, x.st.Live, short(live.Commit), x.in.Installation, x.st.Live.Other(), short(rb.Commit))
+		x.in.Installation, x.st.Live, logkey.ShortSHA(live.Commit), x.in.Installation, x.st.Live.Other(), logkey.ShortSHA(rb.Commit))
 }
 
 // scaleUp brings colour c back to the live colour's size and waits until

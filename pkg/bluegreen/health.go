@@ -55,7 +55,8 @@ func (c *Cutover) waitAvailable(ctx context.Context, namespace, name, preview st
 	return c.waitFor(ctx, timeout, func(ctx context.Context) (bool, string, error) {
 		d, err := c.client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			return false, fmt.Sprintf("Deployment %s cannot be read: %v", name, err), ctxErr(ctx)
+			// A read cut short by ctx ends the wait; another is retried.
+			return false, fmt.Sprintf("Deployment %s cannot be read: %v", name, err), ctx.Err()
 		}
 		if reason, failed := progressFailed(d); failed {
 			return false, "", &notAvailable{reason: fmt.Sprintf("Deployment %s failed: %s; %s", name, reason, c.unreadyPods(ctx, d))}
@@ -188,7 +189,7 @@ func (c *Cutover) waitJob(ctx context.Context, namespace, name string, timeout t
 		case apierrors.IsNotFound(err):
 			return false, "", &notAvailable{reason: fmt.Sprintf("pre-cutover Job %s was deleted before it completed", name)}
 		case err != nil:
-			return false, fmt.Sprintf("pre-cutover Job %s cannot be read: %v", name, err), ctxErr(ctx)
+			return false, fmt.Sprintf("pre-cutover Job %s cannot be read: %v", name, err), ctx.Err()
 		}
 		for _, cond := range job.Status.Conditions {
 			if cond.Status != corev1.ConditionTrue {
@@ -204,6 +205,3 @@ func (c *Cutover) waitJob(ctx context.Context, namespace, name string, timeout t
 		return false, fmt.Sprintf("pre-cutover Job %s has not completed (%d active, %d failed)", name, job.Status.Active, job.Status.Failed), nil
 	})
 }
-
-// ctxErr is ctx's error, so that a read cut short by it ends the wait.
-func ctxErr(ctx context.Context) error { return ctx.Err() }

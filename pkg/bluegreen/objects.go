@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/gitopsd/gitopsd/pkg/render"
@@ -167,7 +168,7 @@ func desired(installation string, objs *render.ObjectSet, spec Spec, st *State, 
 			continue
 		case gk.Group == "" && gk.Kind == "Service" && u.GetName() == spec.PreviewService:
 			u = selectColour(u, idle, nil)
-		case gk.Group == "" && gk.Kind == "Service" && listed(spec.Services, u.GetName()) && st.Live != "":
+		case gk.Group == "" && gk.Kind == "Service" && slices.Contains(spec.Services, u.GetName()) && st.Live != "":
 			u = selectColour(u, st.Live, switchAnnotations(st))
 		case st.Live != "" && targetsDeployment(u, spec.Deployment):
 			u = u.DeepCopy()
@@ -205,15 +206,6 @@ func desired(installation string, objs *render.ObjectSet, spec Spec, st *State, 
 		return nil, nil, err
 	}
 	return set, keep, nil
-}
-
-func listed(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 // selectColour returns a copy of the Service u selecting colour c, with

@@ -220,7 +220,7 @@ func CommentMarkdown(installation, cluster string, spec Spec, a *Attempt) string
 	if a.From != "" {
 		from = "`" + ColouredName(spec.Deployment, a.From) + "`"
 	}
-	fmt.Fprintf(&b, "Cutover #%d of commit `%s` from %s to `%s`.\n\n", a.Number, short(a.Commit), from, ColouredName(spec.Deployment, a.To))
+	fmt.Fprintf(&b, "Cutover #%d of commit `%s` from %s to `%s`.\n\n", a.Number, logkey.ShortSHA(a.Commit), from, ColouredName(spec.Deployment, a.To))
 	b.WriteString("| time (UTC) | step | what happened |\n|---|---|---|\n")
 	for _, e := range a.Events {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), e.Step, mdEscape(e.Message))

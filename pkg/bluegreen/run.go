@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gitopsd/gitopsd/pkg/apply"
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -124,14 +125,14 @@ func (x *run) choose(ctx context.Context) (res Result, done bool) {
 		return Result{}, false
 	case x.st.RolledBack != nil:
 		msg := fmt.Sprintf("rolled back to %s by gitopsd rollback; commit %s is not cut over until a commit changes the Deployment or gitopsd promote %s",
-			x.st.Live, short(x.in.Commit), x.in.Installation)
+			x.st.Live, logkey.ShortSHA(x.in.Commit), x.in.Installation)
 		return x.held(ctx, msg, time.Time{}), true
 	case live != nil && live.Digest == x.r.digest:
 		if ok, until := x.in.Windows.Allowed(x.now()); !ok && x.in.Commit != x.in.Applied {
 			return x.heldByWindow(until), true
 		}
 		if a.Active() {
-			x.end(a, StepSuperseded, fmt.Sprintf("commit %s brings back the template %s runs", short(x.in.Commit), x.st.Live))
+			x.end(a, StepSuperseded, fmt.Sprintf("commit %s brings back the template %s runs", logkey.ShortSHA(x.in.Commit), x.st.Live))
 		}
 		x.resizeLive()
 		return Result{}, false
@@ -160,11 +161,11 @@ func (x *run) startAttempt() {
 	if a.From != "" {
 		from = string(a.From)
 	}
-	msg := fmt.Sprintf("cutover #%d of commit %s from %s to %s", a.Number, short(a.Commit), from, a.To)
+	msg := fmt.Sprintf("cutover #%d of commit %s from %s to %s", a.Number, logkey.ShortSHA(a.Commit), from, a.To)
 	if prev.Active() {
-		msg += fmt.Sprintf("; it supersedes cutover #%d of commit %s", prev.Number, short(prev.Commit))
+		msg += fmt.Sprintf("; it supersedes cutover #%d of commit %s", prev.Number, logkey.ShortSHA(prev.Commit))
 		x.st.Attempt = prev
-		x.end(prev, StepSuperseded, fmt.Sprintf("superseded by commit %s", short(x.in.Commit)))
+		x.end(prev, StepSuperseded, fmt.Sprintf("superseded by commit %s", logkey.ShortSHA(x.in.Commit)))
 	}
 	a.record(StepGate, x.now(), msg)
 	x.st.Attempt = a
@@ -314,7 +315,7 @@ func (x *run) heldByWindow(until time.Time) Result {
 	if !until.IsZero() {
 		msg = "sync window closed until " + until.Format(time.RFC3339)
 	}
-	return Result{Outcome: Held, Message: fmt.Sprintf("commit %s held: %s", short(x.in.Commit), msg), HeldUntil: until, Next: until}
+	return Result{Outcome: Held, Message: fmt.Sprintf("commit %s held: %s", logkey.ShortSHA(x.in.Commit), msg), HeldUntil: until, Next: until}
 }
 
 // failed is a failure that a retry may fix; a context that ended is an
@@ -325,11 +326,4 @@ func (x *run) failed(err error) Result {
 	}
 	var spec *SpecError
 	return Result{Outcome: Failed, Err: err, Terminal: errors.As(err, &spec)}
-}
-
-func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
-	}
-	return commit
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -110,9 +109,7 @@ func (c *Cutover) readyReplicas(ctx context.Context, namespace, installation str
 	out := map[Colour]int32{}
 	for i := range list.Items {
 		d := &list.Items[i]
-		out[Colour(d.Labels[LabelColour])] = readyOf(d)
+		out[Colour(d.Labels[LabelColour])] = d.Status.ReadyReplicas
 	}
 	return out
 }
-
-func readyOf(d *appsv1.Deployment) int32 { return d.Status.ReadyReplicas }

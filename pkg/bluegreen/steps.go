@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitopsd/gitopsd/pkg/logkey"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -25,7 +26,7 @@ func (x *run) gate(ctx context.Context) *Result {
 	case x.in.Spec.RequireMergedPR:
 		pr, reason, err := x.mergedPullRequest(ctx)
 		if err != nil {
-			return ptr(x.failed(fmt.Errorf("gate of commit %s: %w", short(x.in.Commit), err)))
+			return ptr(x.failed(fmt.Errorf("gate of commit %s: %w", logkey.ShortSHA(x.in.Commit), err)))
 		}
 		if pr == nil {
 			if a.Reason != reason {
@@ -48,7 +49,7 @@ func (x *run) gate(ctx context.Context) *Result {
 	x.st.setVersion(a.To, x.newVersion(replicas, a.PullRequest))
 	a.Reason = ""
 	a.record(StepRollout, x.now(), fmt.Sprintf("commit %s %s; rolling out %s at %d replica(s)",
-		short(a.Commit), passed, ColouredName(x.in.Spec.Deployment, a.To), replicas))
+		logkey.ShortSHA(a.Commit), passed, ColouredName(x.in.Spec.Deployment, a.To), replicas))
 	if err := x.save(ctx); err != nil {
 		return ptr(x.failed(err))
 	}
@@ -63,14 +64,14 @@ const gateRecheck = time.Minute
 func (x *run) mergedPullRequest(ctx context.Context) (pr *PullRequest, reason string, err error) {
 	release := fmt.Sprintf("; gitopsd promote %s releases it", x.in.Installation)
 	if x.c.gate == nil {
-		return nil, fmt.Sprintf("commit %s cannot be checked against merged pull requests: no GitHub repository is configured%s", short(x.in.Commit), release), nil
+		return nil, fmt.Sprintf("commit %s cannot be checked against merged pull requests: no GitHub repository is configured%s", logkey.ShortSHA(x.in.Commit), release), nil
 	}
 	merged, found, err := x.c.gate.MergedPullRequest(ctx, x.in.Commit, x.c.opts.Branch)
 	if err != nil {
 		return nil, "", err
 	}
 	if !found {
-		return nil, fmt.Sprintf("commit %s is not from a merged pull request%s", short(x.in.Commit), release), nil
+		return nil, fmt.Sprintf("commit %s is not from a merged pull request%s", logkey.ShortSHA(x.in.Commit), release), nil
 	}
 	return &PullRequest{Number: merged.Number, URL: merged.URL}, "", nil
 }
@@ -232,7 +233,7 @@ func (x *run) switchTo(ctx context.Context, c Colour, a *Attempt, step Step, msg
 // zero, the live colour was never touched.
 func (x *run) abort(ctx context.Context, reason string) *Result {
 	a := x.st.Attempt
-	msg := fmt.Sprintf("cutover #%d of commit %s aborted: %s; %s still serves", a.Number, short(a.Commit), reason, x.serving())
+	msg := fmt.Sprintf("cutover #%d of commit %s aborted: %s; %s still serves", a.Number, logkey.ShortSHA(a.Commit), reason, x.serving())
 	x.end(a, StepAborted, msg)
 	if err := x.save(ctx); err != nil {
 		return ptr(x.failed(err))

@@ -2,6 +2,7 @@ package bluegreen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -55,7 +56,7 @@ func (x *run) switchBack(ctx context.Context) (res Result, done bool) {
 	if err := x.save(ctx); err != nil {
 		return x.failed(err), true
 	}
-	return Result{Outcome: Failed, Err: fmt.Errorf("%s", msg), Terminal: undone != nil}, true
+	return Result{Outcome: Failed, Err: errors.New(msg), Terminal: undone != nil}, true
 }
 
 // unavailable reports whether the Deployment d, which serves, lost its

@@ -230,6 +230,7 @@ func (d *daemon) initReconciler(context.Context) (modules.Service, error) {
 		return nil, err
 	}
 	if err := web.Register(d.mux, web.Deps{Status: d.status, Plan: d.plan}, web.DefaultOptions()); err != nil {
+		stopEvents()
 		return nil, err
 	}
 	registerCommands(d.mux, d.reconciler, token, d.leading)

@@ -113,7 +113,7 @@ func New(client kubernetes.Interface, log *slog.Logger, opts Options) (*Elector,
 		Name:            opts.Name,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(context.Context) { e.startLeading() },
-			OnStoppedLeading: func() { e.setLeading(false) },
+			OnStoppedLeading: e.stopLeading,
 			OnNewLeader:      e.newLeader,
 		},
 	})
@@ -197,10 +197,10 @@ func (e *Elector) startLeading() {
 	e.log.Info("leading: this replica applies", logkey.Lease, e.opts.Namespace+"/"+e.opts.Name, logkey.Identity, e.opts.Identity)
 }
 
-func (e *Elector) setLeading(leading bool) {
+func (e *Elector) stopLeading() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.leading = leading
+	e.leading = false
 }
 
 func (e *Elector) newLeader(identity string) {

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/gitopsd/gitopsd/pkg/inventory"
 	"github.com/gitopsd/gitopsd/pkg/render"
 	"github.com/gitopsd/gitopsd/pkg/source"
-	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -101,24 +99,13 @@ func released(req Request, holder string, inv *inventory.Inventory) bool {
 // installation other than installation, and returns their holders.
 func (m *Manager) labelledByOthers(ctx context.Context, installation string, mappings map[schema.GroupVersionResource]*meta.RESTMapping, concurrency int) (map[render.Key]string, error) {
 	selector := LabelInstallation + "," + LabelInstallation + "!=" + installation
-	var mu sync.Mutex
-	holders := map[render.Key]string{}
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(concurrency)
-	for gvr, mapping := range mappings {
-		g.Go(func() error {
-			list, err := m.metadata.Resource(gvr).List(ctx, metav1.ListOptions{LabelSelector: selector})
-			if err != nil {
-				return fmt.Errorf("list %s of other installations: %w", gvr.GroupResource(), err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, o := range list.Items {
-				key := render.Key{Group: mapping.GroupVersionKind.Group, Kind: mapping.GroupVersionKind.Kind, Namespace: o.Namespace, Name: o.Name}
-				holders[key] = o.Labels[LabelInstallation]
-			}
-			return nil
-		})
+	objs, err := listPerKind(ctx, selector, mappings, concurrency, m.listMetadata)
+	if err != nil {
+		return nil, fmt.Errorf("objects of other installations: %w", err)
 	}
-	return holders, g.Wait()
+	holders := make(map[render.Key]string, len(objs))
+	for key, o := range objs {
+		holders[key] = o.Labels[LabelInstallation]
+	}
+	return holders, nil
 }

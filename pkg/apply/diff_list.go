@@ -23,7 +23,7 @@ func (m *Manager) listLabelled(ctx context.Context, installation string, items [
 			mappings[it.mapping.Resource] = it.mapping
 		}
 	}
-	return listPerKind(ctx, installation, mappings, concurrency, func(ctx context.Context, mapping *meta.RESTMapping, opts metav1.ListOptions) ([]*unstructured.Unstructured, error) {
+	return listPerKind(ctx, labelled(installation), mappings, concurrency, func(ctx context.Context, mapping *meta.RESTMapping, opts metav1.ListOptions) ([]*unstructured.Unstructured, error) {
 		list, err := m.dynamic.Resource(mapping.Resource).List(ctx, opts)
 		if err != nil {
 			return nil, err

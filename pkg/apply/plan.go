@@ -235,26 +235,33 @@ func (m *Manager) listLive(ctx context.Context, installation string, gvks []sche
 		}
 		mappings[mapping.Resource] = mapping
 	}
-	return listPerKind(ctx, installation, mappings, concurrency, func(ctx context.Context, mapping *meta.RESTMapping, opts metav1.ListOptions) ([]*metav1.PartialObjectMetadata, error) {
-		list, err := m.metadata.Resource(mapping.Resource).List(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		objs := make([]*metav1.PartialObjectMetadata, len(list.Items))
-		for i := range list.Items {
-			objs[i] = &list.Items[i]
-		}
-		return objs, nil
-	})
+	return listPerKind(ctx, labelled(installation), mappings, concurrency, m.listMetadata)
 }
 
+// listMetadata lists the metadata of a kind's objects, for listPerKind.
+func (m *Manager) listMetadata(ctx context.Context, mapping *meta.RESTMapping, opts metav1.ListOptions) ([]*metav1.PartialObjectMetadata, error) {
+	list, err := m.metadata.Resource(mapping.Resource).List(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]*metav1.PartialObjectMetadata, len(list.Items))
+	for i := range list.Items {
+		objs[i] = &list.Items[i]
+	}
+	return objs, nil
+}
+
+// labelled selects the objects labelled with the installation.
+func labelled(installation string) string { return LabelInstallation + "=" + installation }
+
 // listPerKind calls list once per mapping, concurrency at a time, for the
-// objects labelled with the installation, and returns them by key: the
-// metadata of a plan and the whole objects of a diff are read alike.
-func listPerKind[T metav1.Object](ctx context.Context, installation string, mappings map[schema.GroupVersionResource]*meta.RESTMapping, concurrency int,
+// objects the label selector picks, and returns them by key: the metadata
+// of a plan, the whole objects of a diff and the claims of other
+// installations are read alike.
+func listPerKind[T metav1.Object](ctx context.Context, selector string, mappings map[schema.GroupVersionResource]*meta.RESTMapping, concurrency int,
 	list func(context.Context, *meta.RESTMapping, metav1.ListOptions) ([]T, error),
 ) (map[render.Key]T, error) {
-	opts := metav1.ListOptions{LabelSelector: LabelInstallation + "=" + installation}
+	opts := metav1.ListOptions{LabelSelector: selector}
 	var mu sync.Mutex
 	byKey := map[render.Key]T{}
 	g, ctx := errgroup.WithContext(ctx)
